@@ -1,0 +1,48 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { LoggerModule } from 'nestjs-pino';
+import type { Configuration } from 'src/config/configuration';
+import { validateAndBuild } from 'src/config/configuration';
+import { DatabaseModule } from 'src/database/database.module';
+import { HealthModule } from 'src/health/health.module';
+import { IdentityModule } from 'src/identity/identity.module';
+import { buildLoggerOptions } from 'src/logging/logger.options';
+import { MiniProgramModule } from 'src/mini-program/mini-program.module';
+import { OAuthModule } from 'src/oauth/oauth.module';
+import { TokenModule } from 'src/token/token.module';
+import { WebhookModule } from 'src/webhook/webhook.module';
+
+export interface AppModuleOptions {
+  /** Variables laid over the process environment (tests start several differently configured apps at once). */
+  env?: Record<string, string | undefined>;
+  /** Skip reading `.env` (tests must not depend on a developer's file). */
+  ignoreEnvFile?: boolean;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: options.ignoreEnvFile,
+          validate: (raw) => validateAndBuild({ ...raw, ...options.env }),
+        }),
+        LoggerModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<Configuration, true>) =>
+            buildLoggerOptions(config.get('app', { infer: true })),
+        }),
+        DatabaseModule,
+        HealthModule,
+        IdentityModule,
+        TokenModule,
+        MiniProgramModule,
+        WebhookModule,
+        OAuthModule,
+      ],
+    };
+  }
+}

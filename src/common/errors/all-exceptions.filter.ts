@@ -1,0 +1,66 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { AppException, ErrorBody, ErrorCode } from 'src/common/errors/app-exception';
+import { isDatabaseDownError } from 'src/database/database-errors';
+
+const STATUS_CODES: Record<number, ErrorCode> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+};
+
+function messageOf(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'string') {
+    return response;
+  }
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) {
+    return message.join('; ');
+  }
+  return typeof message === 'string' ? message : exception.message;
+}
+
+/** Turns any error into the contract's JSON error; unknown errors become a generic 500 and are logged. */
+export function toErrorBody(exception: unknown, logger: Logger): ErrorBody {
+  if (exception instanceof AppException) {
+    return { statusCode: exception.status, error: exception.code, message: exception.message };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const error = STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'bad_request');
+    return { statusCode: status, error, message: messageOf(exception) };
+  }
+  const bodyParserError = exception as { type?: string; status?: number };
+  if (bodyParserError?.type === 'entity.too.large') {
+    return { statusCode: 413, error: 'payload_too_large', message: 'The request body is too large.' };
+  }
+  if (typeof bodyParserError?.status === 'number' && bodyParserError.status >= 400 && bodyParserError.status < 500) {
+    return { statusCode: 400, error: 'bad_request', message: 'The request body could not be read.' };
+  }
+  if (isDatabaseDownError(exception)) {
+    logger.error(`Database unavailable: ${(exception as Error).message}`);
+    return { statusCode: 503, error: 'database_unavailable', message: 'The database is unavailable; try again soon.' };
+  }
+  logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+  return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, error: 'internal_error', message: 'Internal server error.' };
+}
+
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger(AllExceptionsFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const body = toErrorBody(exception, this.logger);
+    if (response.headersSent) {
+      return;
+    }
+    response.status(body.statusCode).json(body);
+  }
+}

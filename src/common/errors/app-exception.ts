@@ -1,0 +1,61 @@
+/** The `error` codes of the contract's JSON errors: one union, one place. */
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'too_many_requests'
+  | 'invalid_signature'
+  | 'invalid_state'
+  | 'invalid_code'
+  | 'risky_user'
+  | 'reauthorize'
+  | 'not_configured'
+  | 'wechat_unavailable'
+  | 'wechat_rate_limited'
+  | 'wechat_misconfigured'
+  | 'wechat_error'
+  | 'database_unavailable'
+  | 'internal_error';
+
+/** An error with a contract code; the global filter renders it as `{statusCode, error, message}`. */
+export class AppException extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AppException';
+  }
+
+  static badRequest(message: string): AppException {
+    return new AppException(400, 'bad_request', message);
+  }
+
+  static unauthorized(message = 'A valid session is required.'): AppException {
+    return new AppException(401, 'unauthorized', message);
+  }
+
+  static notFound(message = 'Not found.'): AppException {
+    return new AppException(404, 'not_found', message);
+  }
+
+  static notConfigured(...variables: string[]): AppException {
+    return new AppException(
+      503,
+      'not_configured',
+      `This feature is not configured: set ${variables.join(' and ')} in the environment.`,
+    );
+  }
+}
+
+export interface ErrorBody {
+  statusCode: number;
+  error: ErrorCode;
+  message: string;
+}

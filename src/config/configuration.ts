@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { EnvironmentVariables, validate } from 'src/config/env.validation';
+
+export interface AppConfig {
+  nodeEnv: string;
+  port: number;
+  publicBaseUrl: string;
+  adminApiKey?: string;
+  /** 32-byte key sealing secrets at rest. */
+  dataEncryptionKey: Buffer;
+  /** True when DATA_ENCRYPTION_KEY was unset and a fixed development key is in use. */
+  usingDevelopmentKey: boolean;
+  sessionTtlSeconds: number;
+  logLevel: string;
+}
+
+export interface DatabaseConfig {
+  url?: string;
+  pgliteDir: string;
+}
+
+export interface OfficialAccountConfig {
+  appId?: string;
+  secret?: string;
+  token?: string;
+  aesKey?: string;
+  aesKeyPrevious?: string;
+  welcomeText: string;
+  domainVerify?: string;
+}
+
+export interface MiniProgramConfig {
+  appId?: string;
+  secret?: string;
+}
+
+export interface WeChatConfig {
+  apiBase: string;
+  openBase: string;
+  httpTimeoutMs: number;
+  oa: OfficialAccountConfig;
+  mp: MiniProgramConfig;
+}
+
+export interface Configuration {
+  app: AppConfig;
+  database: DatabaseConfig;
+  wechat: WeChatConfig;
+}
+
+function decodeKey(raw: string): Buffer {
+  return /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+}
+
+const trimSlash = (url: string): string => url.replace(/\/+$/, '');
+
+/** Builds the typed configuration from the validated environment. */
+export function buildConfiguration(env: EnvironmentVariables): Configuration {
+  const port = env.PORT ?? 3000;
+  const dataKey = env.DATA_ENCRYPTION_KEY;
+  return {
+    app: {
+      nodeEnv: env.NODE_ENV ?? 'development',
+      port,
+      publicBaseUrl: trimSlash(env.PUBLIC_BASE_URL ?? `http://localhost:${port}`),
+      adminApiKey: env.ADMIN_API_KEY,
+      // Without a key outside production, a fixed, publicly known key keeps sealed data readable across restarts.
+      dataEncryptionKey: dataKey
+        ? decodeKey(dataKey)
+        : createHash('sha256').update('wechat-login-service insecure development key').digest(),
+      usingDevelopmentKey: !dataKey,
+      sessionTtlSeconds: env.SESSION_TTL_SECONDS ?? 2592000,
+      logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'warn' : 'info'),
+    },
+    database: {
+      url: env.DATABASE_URL,
+      pgliteDir: env.PGLITE_DIR ?? './.data/pglite',
+    },
+    wechat: {
+      apiBase: trimSlash(env.WECHAT_API_BASE ?? 'https://api.weixin.qq.com'),
+      openBase: trimSlash(env.WECHAT_OPEN_BASE ?? 'https://open.weixin.qq.com'),
+      httpTimeoutMs: env.WECHAT_HTTP_TIMEOUT_MS ?? 5000,
+      oa: {
+        appId: env.WECHAT_OA_APPID,
+        secret: env.WECHAT_OA_SECRET,
+        token: env.WECHAT_OA_TOKEN,
+        aesKey: env.WECHAT_OA_AES_KEY,
+        aesKeyPrevious: env.WECHAT_OA_AES_KEY_PREVIOUS,
+        welcomeText: env.WECHAT_OA_WELCOME_TEXT ?? '感谢关注！',
+        domainVerify: env.WECHAT_OA_DOMAIN_VERIFY,
+      },
+      mp: {
+        appId: env.WECHAT_MP_APPID,
+        secret: env.WECHAT_MP_SECRET,
+      },
+    },
+  };
+}
+
+/** `ConfigModule.forRoot({ validate })` hook: validates, then exposes the typed namespaces. */
+export function validateAndBuild(raw: Record<string, unknown>): Record<string, unknown> {
+  return { ...buildConfiguration(validate(raw)) };
+}

@@ -1,0 +1,124 @@
+import { plainToInstance } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
+
+const URL_PATTERN = /^https?:\/\/[^\s/?#]+(:\d+)?(\/[^\s?#]*)?$/;
+
+/** Every variable of the contract, validated once at start-up (NestJS `validate()` config). */
+export class EnvironmentVariables {
+  @IsOptional()
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  PGLITE_DIR?: string;
+
+  @IsOptional()
+  @Matches(URL_PATTERN, { message: 'must be an http(s):// base URL without query, e.g. https://wx.example.com' })
+  PUBLIC_BASE_URL?: string;
+
+  @IsOptional()
+  @Matches(URL_PATTERN, { message: 'must be an http(s):// base URL' })
+  WECHAT_API_BASE?: string;
+
+  @IsOptional()
+  @Matches(URL_PATTERN, { message: 'must be an http(s):// base URL' })
+  WECHAT_OPEN_BASE?: string;
+
+  @IsOptional()
+  @Matches(/^wx[0-9a-zA-Z]{6,32}$/, { message: 'must be an AppID such as wx1234567890abcdef' })
+  WECHAT_OA_APPID?: string;
+
+  @IsOptional()
+  @IsString()
+  WECHAT_OA_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9]{3,32}$/, { message: 'must be 3-32 letters or digits (the Token of 服务器配置)' })
+  WECHAT_OA_TOKEN?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9]{43}$/, { message: 'must be the 43-character EncodingAESKey' })
+  WECHAT_OA_AES_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9]{43}$/, { message: 'must be the 43-character EncodingAESKey' })
+  WECHAT_OA_AES_KEY_PREVIOUS?: string;
+
+  @IsOptional()
+  @IsString()
+  WECHAT_OA_WELCOME_TEXT?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9]{1,64}$/, { message: 'must be the letters and digits of the MP_verify_<content>.txt file' })
+  WECHAT_OA_DOMAIN_VERIFY?: string;
+
+  @IsOptional()
+  @Matches(/^wx[0-9a-zA-Z]{6,32}$/, { message: 'must be an AppID such as wx1234567890abcdef' })
+  WECHAT_MP_APPID?: string;
+
+  @IsOptional()
+  @IsString()
+  WECHAT_MP_SECRET?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^\S{16,}$/, { message: 'must be at least 16 characters without spaces' })
+  ADMIN_API_KEY?: string;
+
+  @ValidateIf((env: EnvironmentVariables) => env.NODE_ENV === 'production' || env.DATA_ENCRYPTION_KEY !== undefined)
+  @Matches(/^([A-Za-z0-9+/]{43}=|[A-Za-z0-9_-]{43}=?|[0-9a-fA-F]{64})$/, {
+    message: 'must be 32 bytes as base64 (44 characters) or hex (64 characters); required when NODE_ENV=production',
+  })
+  DATA_ENCRYPTION_KEY?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(60)
+  SESSION_TTL_SECONDS?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  WECHAT_HTTP_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+}
+
+const NUMERIC = new Set(['PORT', 'SESSION_TTL_SECONDS', 'WECHAT_HTTP_TIMEOUT_MS']);
+
+/**
+ * Validates the environment; throws one line naming the first bad variable.
+ * Empty strings count as unset, so a `.env` copied from `.env.example` with blanks still boots.
+ */
+export function validate(raw: Record<string, unknown>): EnvironmentVariables {
+  const cleaned: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === '' || value === undefined) {
+      continue;
+    }
+    cleaned[key] = NUMERIC.has(key) && /^-?\d+$/.test(String(value)) ? Number(value) : value;
+  }
+  const env = plainToInstance(EnvironmentVariables, cleaned);
+  const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
+  if (errors.length > 0) {
+    const first = errors[0];
+    const reason = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
+    const shown = /SECRET|KEY|TOKEN|DATABASE_URL/.test(first.property) ? '' : ` (got "${String(first.value)}")`;
+    throw new Error(`Invalid environment variable ${first.property}${shown}: ${reason}`);
+  }
+  return env;
+}

@@ -1,0 +1,76 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  Unique,
+  UpdateDateColumn,
+} from 'typeorm';
+import { UserEntity } from 'src/identity/entities/user.entity';
+
+export type IdentitySource = 'official_account' | 'mini_program';
+
+/** The WeChat profile fields kept from `/sns/userinfo` (OAuth) or set by the mini-program. */
+export interface WeChatProfile {
+  nickname?: string;
+  sex?: number;
+  province?: string;
+  city?: string;
+  country?: string;
+  headimgurl?: string;
+  privilege?: string[];
+  unionid?: string;
+}
+
+/** One openid under one appid; many may belong to one user (linked by unionid or account binding). */
+@Entity({ name: 'wechat_identities' })
+@Unique('UQ_wechat_identities_appid_openid', ['appid', 'openid'])
+export class WeChatIdentityEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @ManyToOne(() => UserEntity, (user) => user.identities, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id' })
+  user?: UserEntity;
+
+  @Column({ type: 'text' })
+  appid: string;
+
+  @Column({ type: 'text' })
+  openid: string;
+
+  @Column({ type: 'text' })
+  source: IdentitySource;
+
+  @Column({ type: 'text', nullable: true })
+  unionid: string | null;
+
+  /** Official-account followers only: true after `subscribe`, false after `unsubscribe`. */
+  @Column({ type: 'boolean', nullable: true })
+  subscribed: boolean | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  profile: WeChatProfile | null;
+
+  /** The mini-program session_key, sealed with DATA_ENCRYPTION_KEY; never leaves the server. */
+  @Column({ name: 'session_key_sealed', type: 'text', nullable: true, select: false })
+  sessionKeySealed: string | null;
+
+  /** The OAuth refresh_token, sealed with DATA_ENCRYPTION_KEY. */
+  @Column({ name: 'refresh_token_sealed', type: 'text', nullable: true, select: false })
+  refreshTokenSealed: string | null;
+
+  @Column({ name: 'refresh_token_expires_at', type: 'timestamptz', nullable: true })
+  refreshTokenExpiresAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { IdentityService } from 'src/identity/identity.service';
+import { MeController } from 'src/identity/me.controller';
+import { SessionRepository } from 'src/identity/session.repository';
+import { SessionGuard } from 'src/identity/session.guard';
+import { SessionService } from 'src/identity/session.service';
+import { UserRepository } from 'src/identity/user.repository';
+
+/** Users, WeChat identities and sessions: the store both login paths share. */
+@Module({
+  controllers: [MeController],
+  providers: [IdentityService, SessionService, SessionGuard, UserRepository, SessionRepository],
+  exports: [IdentityService, SessionService, SessionGuard],
+})
+export class IdentityModule {}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { AppException } from 'src/common/errors/app-exception';
+import { IdentityUpsert, UserRepository } from 'src/identity/user.repository';
+import { MeDto } from 'src/identity/dto/me.dto';
+
+export type WeChatIdentity = IdentityUpsert;
+
+export interface LinkResult {
+  userId: string;
+  /** The user was created by this login. */
+  isNew: boolean;
+  /** The identity (appid, openid) was created by this login. */
+  identityCreated: boolean;
+}
+
+/**
+ * Where both login paths meet: turns a WeChat identity into a user. Exactly one user per (appid, openid), also under
+ * concurrent first logins; a new identity whose unionid is known joins that unionid's user; otherwise, with
+ * `bindToUserId` (a live session), it joins the session's user (account binding).
+ */
+@Injectable()
+export class IdentityService {
+  constructor(private readonly users: UserRepository) {}
+
+  async linkOrCreate(identity: WeChatIdentity, options: { bindToUserId?: string } = {}): Promise<LinkResult> {
+    const { unionid } = identity;
+    const result = unionid
+      ? await this.users.withUnionidLock(unionid, async (manager) => {
+          const owner = (await this.users.findUserIdByUnionid(unionid, manager)) ?? options.bindToUserId;
+          return this.users.upsertIdentity(identity, owner ?? this.users.newUserId(), !owner, manager);
+        })
+      : await this.users.upsertIdentity(
+          identity,
+          options.bindToUserId ?? this.users.newUserId(),
+          !options.bindToUserId,
+        );
+    return { userId: result.userId, isNew: result.userCreated, identityCreated: result.identityCreated };
+  }
+
+  /** The `/api/me` view of a user. */
+  async getMe(userId: string): Promise<MeDto> {
+    const [user, identities] = await Promise.all([this.users.findUser(userId), this.users.findIdentities(userId)]);
+    if (!user) {
+      throw AppException.unauthorized();
+    }
+    return {
+      id: user.id,
+      nickname: user.nickname,
+      avatarUrl: user.avatarUrl,
+      unionid: identities.find((identity) => identity.unionid)?.unionid ?? null,
+      phone: user.phoneNumber,
+      countryCode: user.countryCode,
+      identities: identities.map(({ appid, openid, source, subscribed }) => ({ appid, openid, source, subscribed })),
+    };
+  }
+
+  updateProfile(userId: string, profile: { nickname?: string; avatarUrl?: string }): Promise<void> {
+    return this.users.updateUser(userId, profile);
+  }
+
+  setPhone(
+    userId: string,
+    phone: { phoneNumber: string; purePhoneNumber: string; countryCode: string },
+  ): Promise<void> {
+    return this.users.updateUser(userId, phone);
+  }
+
+  findSealedSecret(appid: string, openid: string, secret: 'session_key_sealed' | 'refresh_token_sealed') {
+    return this.users.findSealedSecret(appid, openid, secret);
+  }
+
+  setSubscribed(appid: string, openid: string, subscribed: boolean): Promise<boolean> {
+    return this.users.setSubscribed(appid, openid, subscribed);
+  }
+}

@@ -1,0 +1,14 @@
+import type { Request } from 'express';
+
+export const SESSION_COOKIE = 'sid';
+
+/** The session token of a request: `Authorization: Bearer <token>` first, else the `sid` cookie. */
+export function readSessionToken(request: Request): string | null {
+  const header = request.headers.authorization;
+  if (typeof header === 'string' && header.length > 0) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match ? match[1] : null;
+  }
+  const cookie = (request.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE];
+  return typeof cookie === 'string' && cookie.length > 0 ? cookie : null;
+}

@@ -1,0 +1,35 @@
+import { CanActivate, ExecutionContext, Injectable, createParamDecorator } from '@nestjs/common';
+import type { Request } from 'express';
+import { AppException } from 'src/common/errors/app-exception';
+import { readSessionToken } from 'src/identity/session-token';
+import { SessionService } from 'src/identity/session.service';
+
+export interface AuthenticatedSession {
+  userId: string;
+  token: string;
+}
+
+type RequestWithSession = Request & { session?: AuthenticatedSession };
+
+/** One guard for both ways of carrying a session: `Authorization: Bearer` and the `sid` cookie. */
+@Injectable()
+export class SessionGuard implements CanActivate {
+  constructor(private readonly sessions: SessionService) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<RequestWithSession>();
+    const token = readSessionToken(request);
+    const userId = token ? await this.sessions.authenticate(token) : null;
+    if (!token || !userId) {
+      throw AppException.unauthorized('A live session is required: log in again.');
+    }
+    request.session = { userId, token };
+    return true;
+  }
+}
+
+/** The session SessionGuard authenticated. */
+export const CurrentSession = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): AuthenticatedSession =>
+    context.switchToHttp().getRequest<RequestWithSession>().session!,
+);

@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from 'src/common/sealing/secret-sealer';
+import type { Configuration } from 'src/config/configuration';
+import { SessionRepository } from 'src/identity/session.repository';
+
+export interface IssuedSession {
+  /** The opaque token handed to the client; only its hash is stored. */
+  token: string;
+  expiresIn: number;
+  expiresAt: Date;
+}
+
+/** Opaque 256-bit session tokens: issue, authenticate, revoke. */
+@Injectable()
+export class SessionService {
+  private readonly ttlSeconds: number;
+
+  constructor(
+    private readonly sessions: SessionRepository,
+    config: ConfigService<Configuration, true>,
+  ) {
+    this.ttlSeconds = config.get('app', { infer: true }).sessionTtlSeconds;
+  }
+
+  async issue(userId: string): Promise<IssuedSession> {
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = await this.sessions.create(userId, sha256Hex(token), this.ttlSeconds);
+    return { token, expiresIn: this.ttlSeconds, expiresAt };
+  }
+
+  /** The user id of a live session, or null for an unknown, expired or revoked token. */
+  async authenticate(token: string): Promise<string | null> {
+    // A well-formed token is 43 base64url characters; anything else cannot match and costs no query.
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) {
+      return null;
+    }
+    return this.sessions.getUserIdByTokenHash(sha256Hex(token));
+  }
+
+  revoke(token: string): Promise<void> {
+    return this.sessions.revoke(sha256Hex(token));
+  }
+}

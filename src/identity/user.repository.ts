@@ -1,0 +1,198 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { queryRows } from 'src/database/sql-runner';
+import type { IdentitySource, WeChatProfile } from 'src/identity/entities/wechat-identity.entity';
+
+export interface IdentityUpsert {
+  appid: string;
+  openid: string;
+  source: IdentitySource;
+  unionid?: string | null;
+  subscribed?: boolean | null;
+  profile?: WeChatProfile | null;
+  sessionKeySealed?: string | null;
+  refreshTokenSealed?: string | null;
+  refreshTokenExpiresAt?: Date | null;
+}
+
+export interface UpsertResult {
+  userId: string;
+  /** True when this call created the identity (its first login). */
+  identityCreated: boolean;
+  /** True when this call also created the user. */
+  userCreated: boolean;
+}
+
+export interface UserRow {
+  id: string;
+  nickname: string | null;
+  avatarUrl: string | null;
+  phoneNumber: string | null;
+  purePhoneNumber: string | null;
+  countryCode: string | null;
+}
+
+export interface IdentityRow {
+  appid: string;
+  openid: string;
+  source: IdentitySource;
+  unionid: string | null;
+  subscribed: boolean | null;
+}
+
+/** Users and their WeChat identities. The concurrency rules of first logins are enforced here, in SQL. */
+@Injectable()
+export class UserRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Inserts or updates the identity (appid, openid) in ONE statement. A new identity gets `candidateUserId`; when
+   * `createUser` is set, the user row is created in the same statement, only if the identity was really inserted.
+   * Concurrent first logins of one openid meet at the unique constraint: one inserts, the rest update and read
+   * the winner's user, so exactly one user exists. Given fields overwrite; absent (undefined/null) ones are kept.
+   */
+  async upsertIdentity(
+    identity: IdentityUpsert,
+    candidateUserId: string,
+    createUser: boolean,
+    manager?: EntityManager,
+  ): Promise<UpsertResult> {
+    const rows = await queryRows<{ userId: string; inserted: boolean }>(
+      manager ?? this.dataSource,
+      `WITH ident AS (
+         INSERT INTO wechat_identities AS wi (user_id, appid, openid, source, unionid, subscribed, profile,
+           session_key_sealed, refresh_token_sealed, refresh_token_expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)
+         ON CONFLICT ON CONSTRAINT "UQ_wechat_identities_appid_openid" DO UPDATE SET
+           unionid = COALESCE(EXCLUDED.unionid, wi.unionid),
+           subscribed = COALESCE(EXCLUDED.subscribed, wi.subscribed),
+           profile = COALESCE(EXCLUDED.profile, wi.profile),
+           session_key_sealed = COALESCE(EXCLUDED.session_key_sealed, wi.session_key_sealed),
+           refresh_token_sealed = COALESCE(EXCLUDED.refresh_token_sealed, wi.refresh_token_sealed),
+           refresh_token_expires_at = COALESCE(EXCLUDED.refresh_token_expires_at, wi.refresh_token_expires_at),
+           updated_at = now()
+         RETURNING wi.user_id, (wi.xmax = 0) AS inserted
+       ), new_user AS (
+         INSERT INTO users (id) SELECT user_id FROM ident WHERE inserted AND $11::boolean RETURNING id
+       )
+       SELECT ident.user_id AS "userId", ident.inserted AS inserted FROM ident`,
+      [
+        candidateUserId,
+        identity.appid,
+        identity.openid,
+        identity.source,
+        identity.unionid ?? null,
+        identity.subscribed ?? null,
+        identity.profile ? JSON.stringify(identity.profile) : null,
+        identity.sessionKeySealed ?? null,
+        identity.refreshTokenSealed ?? null,
+        identity.refreshTokenExpiresAt ?? null,
+        createUser,
+      ],
+    );
+    const { userId, inserted } = rows[0];
+    return { userId, identityCreated: inserted, userCreated: inserted && createUser };
+  }
+
+  /** Runs `work` in a transaction holding an advisory lock on a unionid: one unionid merge at a time. */
+  withUnionidLock<T>(unionid: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (manager) => {
+      await queryRows(manager, `SELECT pg_advisory_xact_lock(hashtext('unionid:' || $1))`, [unionid]);
+      return work(manager);
+    });
+  }
+
+  async findUserIdByUnionid(unionid: string, manager?: EntityManager): Promise<string | null> {
+    const rows = await queryRows<{ userId: string }>(
+      manager ?? this.dataSource,
+      `SELECT user_id AS "userId" FROM wechat_identities WHERE unionid = $1 ORDER BY created_at LIMIT 1`,
+      [unionid],
+    );
+    return rows[0]?.userId ?? null;
+  }
+
+  async findIdentityOwner(appid: string, openid: string): Promise<string | null> {
+    const rows = await queryRows<{ userId: string }>(
+      this.dataSource,
+      `SELECT user_id AS "userId" FROM wechat_identities WHERE appid = $1 AND openid = $2`,
+      [appid, openid],
+    );
+    return rows[0]?.userId ?? null;
+  }
+
+  async findUser(userId: string): Promise<UserRow | null> {
+    const rows = await queryRows<UserRow>(
+      this.dataSource,
+      `SELECT id, nickname, avatar_url AS "avatarUrl", phone_number AS "phoneNumber",
+         pure_phone_number AS "purePhoneNumber", country_code AS "countryCode"
+       FROM users WHERE id = $1`,
+      [userId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async findIdentities(userId: string): Promise<IdentityRow[]> {
+    return queryRows<IdentityRow>(
+      this.dataSource,
+      `SELECT appid, openid, source, unionid, subscribed FROM wechat_identities WHERE user_id = $1 ORDER BY created_at`,
+      [userId],
+    );
+  }
+
+  /** Sets the given profile fields; `undefined` leaves a field as it is. */
+  async updateUser(
+    userId: string,
+    fields: Partial<Pick<UserRow, 'nickname' | 'avatarUrl' | 'phoneNumber' | 'purePhoneNumber' | 'countryCode'>>,
+  ): Promise<void> {
+    const columns: Record<string, string> = {
+      nickname: 'nickname',
+      avatarUrl: 'avatar_url',
+      phoneNumber: 'phone_number',
+      purePhoneNumber: 'pure_phone_number',
+      countryCode: 'country_code',
+    };
+    const sets: string[] = [];
+    const params: unknown[] = [userId];
+    for (const [field, column] of Object.entries(columns)) {
+      const value = fields[field as keyof typeof fields];
+      if (value !== undefined) {
+        params.push(value);
+        sets.push(`${column} = $${params.length}`);
+      }
+    }
+    if (sets.length > 0) {
+      await queryRows(this.dataSource, `UPDATE users SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, params);
+    }
+  }
+
+  /** Reads a sealed secret of an identity (session_key or refresh_token); null when none is kept. */
+  async findSealedSecret(
+    appid: string,
+    openid: string,
+    secret: 'session_key_sealed' | 'refresh_token_sealed',
+  ): Promise<{ sealed: string | null; refreshTokenExpiresAt: Date | null } | null> {
+    const rows = await queryRows<{ sealed: string | null; refreshTokenExpiresAt: Date | null }>(
+      this.dataSource,
+      `SELECT ${secret} AS sealed, refresh_token_expires_at AS "refreshTokenExpiresAt"
+       FROM wechat_identities WHERE appid = $1 AND openid = $2`,
+      [appid, openid],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Sets an official-account follower's subscription flag. */
+  async setSubscribed(appid: string, openid: string, subscribed: boolean): Promise<boolean> {
+    const rows = await queryRows<{ id: string }>(
+      this.dataSource,
+      `UPDATE wechat_identities SET subscribed = $3, updated_at = now() WHERE appid = $1 AND openid = $2 RETURNING id`,
+      [appid, openid, subscribed],
+    );
+    return rows.length > 0;
+  }
+
+  newUserId(): string {
+    return randomUUID();
+  }
+}

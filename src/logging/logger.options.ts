@@ -1,0 +1,27 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Params } from 'nestjs-pino';
+import type { AppConfig } from 'src/config/configuration';
+
+/**
+ * Structured JSON logs (pino). Request lines carry the path without its query string (OAuth codes, signatures)
+ * and no headers, so neither tokens, cookies nor the admin key can reach a log.
+ */
+export function buildLoggerOptions(app: AppConfig): Params {
+  return {
+    pinoHttp: {
+      level: app.logLevel,
+      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' },
+      serializers: {
+        req: (req: IncomingMessage & { id?: unknown }) => ({
+          id: req.id,
+          method: req.method,
+          path: (req.url ?? '').split('?')[0],
+        }),
+        res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
+      },
+      redact: { paths: ['req.headers', 'res.headers'], remove: true },
+      customSuccessMessage: (req: IncomingMessage, res: ServerResponse, responseTime: number) =>
+        `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${responseTime}ms`,
+    },
+  };
+}
