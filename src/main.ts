@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigService } from '@nestjs/config';
@@ -6,11 +8,20 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
 import { configureApp } from 'src/app.setup';
 import type { Configuration } from 'src/config/configuration';
+import { validate } from 'src/config/env.validation';
+import { isDatabaseDownError } from 'src/database/database-errors';
 
 async function bootstrap(): Promise<void> {
+  if (existsSync('.env')) {
+    process.loadEnvFile('.env');
+  }
+  // Fail fast, before Nest starts, with one line naming the bad variable.
+  validate(process.env);
+  // Nest's own logger stays silent until pino takes over: a failed start-up prints only the one line below.
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(), {
-    bufferLogs: true,
+    logger: false,
     bodyParser: false,
+    abortOnError: false,
   });
   configureApp(app);
   const logger = app.get(Logger);
@@ -27,6 +38,9 @@ async function bootstrap(): Promise<void> {
     }
     closing = true;
     logger.log(`${signal} received: finishing in-flight requests`);
+    // Keep-alive sockets that fall idle after their last response are closed at once rather than on time-out.
+    const server = app.getHttpServer() as Server;
+    setInterval(() => server.closeIdleConnections(), 100).unref();
     app
       .close()
       .then(() => process.exit(0))
@@ -43,7 +57,8 @@ async function bootstrap(): Promise<void> {
 
 bootstrap().catch((error: unknown) => {
   // One clear line (a bad variable, an unreachable database), no stack trace for configuration errors.
-  const message = error instanceof Error ? error.message : String(error);
+  const detail = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  const message = isDatabaseDownError(error) ? `cannot reach the database (${detail}); check DATABASE_URL` : detail;
   process.stderr.write(`Start-up failed: ${message}\n`);
   process.exit(1);
 });

@@ -10,9 +10,9 @@ export class EnvironmentVariables {
   NODE_ENV?: string;
 
   @IsOptional()
-  @IsInt()
   @Min(0)
   @Max(65535)
+  @IsInt({ message: '$property must be a whole number' })
   PORT?: number;
 
   @IsOptional()
@@ -83,14 +83,14 @@ export class EnvironmentVariables {
   DATA_ENCRYPTION_KEY?: string;
 
   @IsOptional()
-  @IsInt()
   @Min(60)
+  @IsInt({ message: '$property must be a whole number' })
   SESSION_TTL_SECONDS?: number;
 
   @IsOptional()
-  @IsInt()
   @Min(100)
   @Max(60000)
+  @IsInt({ message: '$property must be a whole number' })
   WECHAT_HTTP_TIMEOUT_MS?: number;
 
   @IsOptional()
@@ -113,7 +113,7 @@ export function validate(raw: Record<string, unknown>): EnvironmentVariables {
     cleaned[key] = NUMERIC.has(key) && /^-?\d+$/.test(String(value)) ? Number(value) : value;
   }
   const env = plainToInstance(EnvironmentVariables, cleaned);
-  const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
+  const errors = validateSync(env, { skipMissingProperties: false, whitelist: false, stopAtFirstError: true });
   if (errors.length > 0) {
     const first = errors[0];
     const reason = Object.values(first.constraints ?? {})[0] ?? 'is invalid';

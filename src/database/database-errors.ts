@@ -13,7 +13,7 @@ export function isDatabaseDownError(error: unknown): boolean {
   }
   const message = typeof candidate.message === 'string' ? candidate.message : '';
   if (
-    /Connection terminated|timeout exceeded when trying to connect|Driver not Connected|Client has encountered a connection error|Cannot use a pool after calling end|database system is (shutting down|starting up)/i.test(
+    /Connection terminated|timeout exceeded when trying to connect|Driver not Connected|Client has encountered a connection error|Cannot use a pool after calling end|database system is (shutting down|starting up)|is not currently accepting connections/i.test(
       message,
     )
   ) {

@@ -1,0 +1,140 @@
+import { createServer } from 'node:net';
+import { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
+import { prepareLoginCode, preparePhoneCode } from 'test/fake-wechat/routes/mini-program.routes';
+import { MP_APP, OA_APP, wiredEnv } from 'test/support/create-test-app';
+import { buildService, runServiceToExit, ServiceProcess, startServiceProcess } from 'test/support/service-process';
+import { createTestDatabase, TestDatabase } from 'test/support/test-database';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+
+/** The built service as production runs it: `node dist/main.js`. */
+describe('Service process (e2e)', () => {
+  let fake: FakeWeChat;
+  let db: TestDatabase;
+  let env: Record<string, string | undefined>;
+
+  beforeAll(async () => {
+    buildService();
+    fake = new FakeWeChat();
+    await fake.start();
+    db = await createTestDatabase();
+    env = { ...wiredEnv(fake, db.url), LOG_LEVEL: 'debug' };
+  });
+
+  afterAll(async () => {
+    await fake.stop();
+    await db.drop();
+  });
+
+  describe('start-up', () => {
+    it.each([
+      ['PORT', { PORT: 'eighty' }],
+      ['WECHAT_OA_AES_KEY', { WECHAT_OA_AES_KEY: 'too-short' }],
+      ['DATABASE_URL', { DATABASE_URL: 'mysql://root@localhost/db' }],
+      ['DATA_ENCRYPTION_KEY', { NODE_ENV: 'production', DATA_ENCRYPTION_KEY: undefined }],
+    ])('should stop with one clear line naming %s when it is bad', async (variable, bad) => {
+      const result = await runServiceToExit({ ...env, ...bad });
+      expect(result.code).toBe(1);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(variable);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('should stop with a clear line when the database is unreachable', async () => {
+      const result = await runServiceToExit({ ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/Start-up failed: .*(ECONNREFUSED|connect)/);
+    });
+  });
+
+  describe('running', () => {
+    let service: ServiceProcess;
+
+    beforeAll(async () => {
+      service = await startServiceProcess(env, await freePort());
+    });
+
+    afterAll(() => {
+      if (service.child.exitCode === null) {
+        service.child.kill('SIGKILL');
+      }
+    });
+
+    it('should never write a secret, session_key, session token, access token or code to its logs', async () => {
+      const code = prepareLoginCode(fake, { openid: 'o-log-check' });
+      const login = await (await post(`${service.url}/miniprogram/login`, { code })).json();
+      const phoneCode = preparePhoneCode(fake);
+      const phone = await post(
+        `${service.url}/miniprogram/phone`,
+        { code: phoneCode },
+        { authorization: `Bearer ${login.token}` },
+      );
+      expect(phone.status).toBe(200);
+      fake.inject('/sns/jscode2session', { errcode: 40029, errmsg: 'invalid code' });
+      await post(`${service.url}/miniprogram/login`, { code: 'a-rejected-code' });
+      fake.inject('/wxa/business/getuserphonenumber', { errcode: 40001 });
+      await post(
+        `${service.url}/miniprogram/phone`,
+        { code: preparePhoneCode(fake) },
+        { authorization: `Bearer ${login.token}` },
+      );
+      await fetch(`${service.url}/api/me?access_token=should-not-be-logged`, {
+        headers: { cookie: `sid=${login.token}` },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+
+      const logs = service.output();
+      expect(logs).toContain('/miniprogram/login');
+      const sessionKeys = [
+        ...(fake.state.get('mini-program') as { sessionKeys: Map<string, string> }).sessionKeys.values(),
+      ];
+      const accessTokens = [...(fake.state.get('tokens') as { valid: Map<string, unknown> }).valid.keys()];
+      const secrets = [
+        MP_APP.secret,
+        OA_APP.secret,
+        env.ADMIN_API_KEY!,
+        env.DATA_ENCRYPTION_KEY!,
+        login.token,
+        code,
+        phoneCode,
+        'a-rejected-code',
+        'should-not-be-logged',
+        ...sessionKeys,
+        ...accessTokens,
+      ];
+      for (const secret of secrets) {
+        expect(logs).not.toContain(secret);
+      }
+      expect(logs).not.toMatch(/session_key/);
+    });
+
+    it('should finish an in-flight request on SIGTERM, refuse new ones, and exit 0', async () => {
+      fake.inject('/sns/jscode2session', { delayMs: 1500 });
+      const inFlight = post(`${service.url}/miniprogram/login`, { code: prepareLoginCode(fake) });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      service.child.kill('SIGTERM');
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect((await res.json()).token).toEqual(expect.any(String));
+      expect(await service.exited).toBe(0);
+      await expect(fetch(`${service.url}/health`)).rejects.toThrow();
+    });
+  });
+});
