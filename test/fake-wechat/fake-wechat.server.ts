@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerControlRoutes } from 'test/fake-wechat/routes/control.routes';
+import { registerMenuRoutes } from 'test/fake-wechat/routes/menu.routes';
 import { registerMiniProgramRoutes } from 'test/fake-wechat/routes/mini-program.routes';
+import { registerOAuthRoutes } from 'test/fake-wechat/routes/oauth.routes';
 import { registerTokenRoutes } from 'test/fake-wechat/routes/token.routes';
 
 /**
@@ -79,7 +81,9 @@ export class FakeWeChat {
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 7200;
     registerTokenRoutes(this);
     registerMiniProgramRoutes(this);
+    registerOAuthRoutes(this);
     registerControlRoutes(this);
+    registerMenuRoutes(this);
   }
 
   now(): number {

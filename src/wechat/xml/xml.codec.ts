@@ -39,9 +39,7 @@ export function parseXml(xml: string): XmlNode {
   if (typeof xml !== 'string' || xml.trim() === '') {
     throw new XmlError('empty', 'the body is empty');
   }
-  if (DECLARATION.test(xml)) {
-    throw new XmlError('dtd', 'DOCTYPE and entity declarations are not accepted');
-  }
+  refuseDeclarations(xml);
   if (!/^\s*(<\?xml[^>]*\?>\s*)?<xml[\s>]/.test(xml)) {
     throw new XmlError('not_wechat', 'the body is not a WeChat <xml> document');
   }
@@ -69,6 +67,13 @@ export function parseXml(xml: string): XmlNode {
   return result as XmlNode;
 }
 
+/** Throws when the text declares a DTD or entities (XXE, billion laughs); cheap enough to run on every body. */
+export function refuseDeclarations(xml: string): void {
+  if (DECLARATION.test(xml)) {
+    throw new XmlError('dtd', 'DOCTYPE and entity declarations are not accepted');
+  }
+}
+
 /** The text of a child element, or undefined when absent or not text. */
 export function textOf(node: XmlNode, name: string): string | undefined {
   if (!Object.prototype.hasOwnProperty.call(node, name)) {
@@ -91,4 +96,17 @@ export function numberElement(name: string, value: number | string): string {
 
 export function textElement(name: string, value: string): string {
   return `<${name}>${cdata(value)}</${name}>`;
+}
+
+// The Encrypt element of a safe-mode envelope, found without parsing: its signature is checked before any parser runs.
+// No two quantifiers overlap, so the search stays linear on hostile input.
+const ENCRYPT_ELEMENT = /<Encrypt>(?:<!\[CDATA\[([^\]<]*)\]\]>|([^<]*))<\/Encrypt>/;
+
+/** The base64 text of the first `<Encrypt>` element, or undefined when there is none. */
+export function extractEncrypt(xml: string): string | undefined {
+  const match = ENCRYPT_ELEMENT.exec(xml);
+  if (!match) {
+    return undefined;
+  }
+  return (match[1] ?? match[2]).trim();
 }

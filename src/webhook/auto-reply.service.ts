@@ -1,0 +1,135 @@
+import { Injectable } from '@nestjs/common';
+import { AppException } from 'src/common/errors/app-exception';
+import { AutoReplyRule, AutoReplyRuleRepository } from 'src/webhook/auto-reply-rule.repository';
+import { AutoReplyRuleDto, CreateAutoReplyDto, ReplyDto } from 'src/webhook/dto/auto-reply.dto';
+import type { Reply } from 'src/wechat/messages/reply';
+
+/**
+ * How long an instance reuses its copy of the rules. Keeps the webhook at one rule read per second instead of one per
+ * message; a change made through another instance shows up here within this time.
+ */
+const RULE_CACHE_MS = 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Keeps only the fields of the reply's type, in WeChat's order. */
+export function normalizeReply(dto: ReplyDto): Reply {
+  switch (dto.type) {
+    case 'text':
+      return { type: 'text', content: dto.content! };
+    case 'image':
+    case 'voice':
+      return { type: dto.type, mediaId: dto.mediaId! };
+    case 'video':
+      return { type: 'video', mediaId: dto.mediaId!, title: dto.title ?? '', description: dto.description ?? '' };
+    case 'music':
+      return {
+        type: 'music',
+        title: dto.title ?? '',
+        description: dto.description ?? '',
+        musicUrl: dto.musicUrl ?? '',
+        hqMusicUrl: dto.hqMusicUrl ?? '',
+        thumbMediaId: dto.thumbMediaId!,
+      };
+    case 'news':
+      return {
+        type: 'news',
+        articles: dto.articles!.map(({ title, description, picUrl, url }) => ({ title, description, picUrl, url })),
+      };
+  }
+}
+
+export function toRuleDto(rule: AutoReplyRule): AutoReplyRuleDto {
+  const common = { id: rule.id, reply: rule.reply as ReplyDto, createdAt: new Date(rule.createdAt).toISOString() };
+  return rule.matchKind === 'event'
+    ? { ...common, event: rule.event!, eventKey: rule.eventKey! }
+    : { ...common, match: rule.matchKind, keyword: rule.keyword! };
+}
+
+/** Auto-reply rules: managed by the admin API, matched by the webhook (exact keywords first, then contained ones). */
+@Injectable()
+export class AutoReplyService {
+  private cache?: { rules: AutoReplyRule[]; until: number };
+  private loading?: Promise<AutoReplyRule[]>;
+  /** Bumped on every change, so a read that started before it does not refill the cache with old rules. */
+  private generation = 0;
+
+  constructor(private readonly repository: AutoReplyRuleRepository) {}
+
+  async create(dto: CreateAutoReplyDto): Promise<AutoReplyRuleDto> {
+    if (dto.match !== undefined && dto.event !== undefined) {
+      throw AppException.badRequest('A rule matches either a keyword (match, keyword) or a click (event, eventKey).');
+    }
+    const reply = normalizeReply(dto.reply);
+    const rule = await this.repository.create(
+      dto.event
+        ? { matchKind: 'event', keyword: null, event: dto.event, eventKey: dto.eventKey!, reply }
+        : { matchKind: dto.match!, keyword: dto.keyword!, event: null, eventKey: null, reply },
+    );
+    this.invalidate();
+    return toRuleDto(rule);
+  }
+
+  async list(): Promise<AutoReplyRuleDto[]> {
+    return (await this.repository.list()).map(toRuleDto);
+  }
+
+  async get(id: string): Promise<AutoReplyRuleDto> {
+    const rule = UUID.test(id) ? await this.repository.find(id) : null;
+    if (!rule) {
+      throw AppException.notFound('No auto-reply rule has this id.');
+    }
+    return toRuleDto(rule);
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!UUID.test(id) || !(await this.repository.delete(id))) {
+      throw AppException.notFound('No auto-reply rule has this id.');
+    }
+    this.invalidate();
+  }
+
+  private invalidate(): void {
+    this.cache = undefined;
+    this.loading = undefined;
+    this.generation += 1;
+  }
+
+  async matchText(text: string): Promise<Reply | null> {
+    const rules = await this.rules();
+    const exact = rules.find((rule) => rule.matchKind === 'exact' && rule.keyword === text.trim());
+    const contains = exact ?? rules.find((rule) => rule.matchKind === 'contains' && text.includes(rule.keyword!));
+    return contains?.reply ?? null;
+  }
+
+  async matchEvent(event: string, eventKey: string): Promise<Reply | null> {
+    const rules = await this.rules();
+    return (
+      rules.find((rule) => rule.matchKind === 'event' && rule.event === event && rule.eventKey === eventKey)?.reply ??
+      null
+    );
+  }
+
+  private async rules(): Promise<AutoReplyRule[]> {
+    if (this.cache && this.cache.until > Date.now()) {
+      return this.cache.rules;
+    }
+    if (!this.loading) {
+      const generation = this.generation;
+      const loading = this.repository.list().then((rules) => {
+        if (generation === this.generation) {
+          this.cache = { rules, until: Date.now() + RULE_CACHE_MS };
+        }
+        return rules;
+      });
+      this.loading = loading;
+      void loading
+        .finally(() => {
+          if (this.loading === loading) {
+            this.loading = undefined;
+          }
+        })
+        .catch(() => undefined);
+    }
+    return this.loading;
+  }
+}

@@ -1,0 +1,164 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  MaxLength,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+
+export const REPLY_TYPES = ['text', 'image', 'voice', 'video', 'music', 'news'] as const;
+export type ReplyType = (typeof REPLY_TYPES)[number];
+
+const isType =
+  (...types: ReplyType[]) =>
+  (reply: ReplyDto): boolean =>
+    types.includes(reply.type);
+
+export class NewsArticleDto {
+  @ApiProperty({ example: '本周活动' })
+  @IsString()
+  @MaxLength(256)
+  title: string;
+
+  @ApiProperty({ example: '点开看看' })
+  @IsString()
+  @MaxLength(1024)
+  description: string;
+
+  @ApiProperty({ example: 'https://example.com/cover.jpg' })
+  @IsString()
+  @MaxLength(1024)
+  picUrl: string;
+
+  @ApiProperty({ example: 'https://example.com/week' })
+  @IsString()
+  @MaxLength(1024)
+  url: string;
+}
+
+/** A passive reply; which fields are required depends on `type`. */
+export class ReplyDto {
+  @ApiProperty({ enum: REPLY_TYPES, example: 'text' })
+  @IsIn(REPLY_TYPES, { message: `reply.type must be one of ${REPLY_TYPES.join(', ')}` })
+  type: ReplyType;
+
+  @ApiPropertyOptional({ description: 'text: the words to send', example: '你好！' })
+  @ValidateIf(isType('text'))
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(2048)
+  content?: string;
+
+  @ApiPropertyOptional({ description: 'image, voice, video: a media_id from the material API' })
+  @ValidateIf(isType('image', 'voice', 'video'))
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  mediaId?: string;
+
+  @ApiPropertyOptional({ description: 'video, music' })
+  @ValidateIf(isType('video', 'music'))
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  title?: string;
+
+  @ApiPropertyOptional({ description: 'video, music' })
+  @ValidateIf(isType('video', 'music'))
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  description?: string;
+
+  @ApiPropertyOptional({ description: 'music' })
+  @ValidateIf(isType('music'))
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  musicUrl?: string;
+
+  @ApiPropertyOptional({ description: 'music: high-quality link, played on Wi-Fi' })
+  @ValidateIf(isType('music'))
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  hqMusicUrl?: string;
+
+  @ApiPropertyOptional({ description: 'music: media_id of the thumbnail' })
+  @ValidateIf(isType('music'))
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  thumbMediaId?: string;
+
+  @ApiPropertyOptional({ type: [NewsArticleDto], description: 'news: 1 to 8 articles, sent as given' })
+  @ValidateIf(isType('news'))
+  @IsArray()
+  @ArrayMinSize(1, { message: 'reply.articles must hold 1 to 8 articles' })
+  @ArrayMaxSize(8, { message: 'reply.articles must hold 1 to 8 articles' })
+  @ValidateNested({ each: true })
+  @Type(() => NewsArticleDto)
+  articles?: NewsArticleDto[];
+}
+
+/** Either a keyword rule (`match` + `keyword`) or a menu-click rule (`event` + `eventKey`). */
+export class CreateAutoReplyDto {
+  @ApiPropertyOptional({ enum: ['exact', 'contains'], description: 'keyword rules: how the text must match' })
+  @ValidateIf((dto: CreateAutoReplyDto) => dto.event === undefined || dto.match !== undefined)
+  @IsIn(['exact', 'contains'], { message: 'match must be "exact" or "contains" (or give event and eventKey)' })
+  match?: 'exact' | 'contains';
+
+  @ApiPropertyOptional({ example: '营业时间' })
+  @ValidateIf((dto: CreateAutoReplyDto) => dto.match !== undefined)
+  @IsString()
+  @IsNotEmpty({ message: 'keyword must not be empty' })
+  @MaxLength(256)
+  keyword?: string;
+
+  @ApiPropertyOptional({ enum: ['CLICK'], description: 'menu rules: the event' })
+  @ValidateIf((dto: CreateAutoReplyDto) => dto.match === undefined || dto.event !== undefined)
+  @IsIn(['CLICK'], { message: 'event must be "CLICK"' })
+  event?: 'CLICK';
+
+  @ApiPropertyOptional({ example: 'V1001_TODAY_MUSIC', description: "menu rules: the button's key" })
+  @ValidateIf((dto: CreateAutoReplyDto) => dto.event !== undefined)
+  @IsString()
+  @IsNotEmpty({ message: 'eventKey must not be empty' })
+  @MaxLength(128)
+  eventKey?: string;
+
+  @ApiProperty({ type: ReplyDto })
+  @ValidateNested()
+  @Type(() => ReplyDto)
+  reply: ReplyDto;
+}
+
+export class AutoReplyRuleDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiPropertyOptional({ enum: ['exact', 'contains'] })
+  match?: 'exact' | 'contains';
+
+  @ApiPropertyOptional()
+  keyword?: string;
+
+  @ApiPropertyOptional({ enum: ['CLICK'] })
+  event?: string;
+
+  @ApiPropertyOptional()
+  eventKey?: string;
+
+  @ApiProperty({ type: ReplyDto })
+  reply: ReplyDto;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+}

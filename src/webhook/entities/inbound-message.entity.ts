@@ -1,0 +1,48 @@
+import { Column, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
+
+/** One message or event from WeChat, recorded once (WeChat's retries meet at the unique key) with its reply. */
+@Entity({ name: 'wechat_inbound_messages' })
+@Unique('UQ_wechat_inbound_messages_to_user_dedupe_key', ['toUserName', 'dedupeKey'])
+export class InboundMessageEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'to_user_name', type: 'text' })
+  toUserName: string;
+
+  /** `msg:<MsgId>`, or `event:<FromUserName>:<CreateTime>:<Event>`. */
+  @Column({ name: 'dedupe_key', type: 'text' })
+  dedupeKey: string;
+
+  @Column({ name: 'from_user_name', type: 'text' })
+  fromUserName: string;
+
+  @Column({ name: 'msg_type', type: 'text' })
+  msgType: string;
+
+  @Column({ type: 'text', nullable: true })
+  event: string | null;
+
+  @Column({ name: 'msg_id', type: 'text', nullable: true })
+  msgId: string | null;
+
+  @Column({ name: 'wechat_create_time', type: 'bigint' })
+  wechatCreateTime: string;
+
+  /** The message's top-level fields as sent (also for types this service does not model). */
+  @Column({ type: 'jsonb' })
+  fields: Record<string, string>;
+
+  @Column({ type: 'boolean', default: false })
+  encrypted: boolean;
+
+  /** The plaintext reply XML, or `success`; null while the first delivery is still being handled. */
+  @Column({ type: 'text', nullable: true })
+  reply: string | null;
+
+  @Column({ name: 'received_at', type: 'timestamptz' })
+  receivedAt: Date;
+
+  @Column({ name: 'replied_at', type: 'timestamptz', nullable: true })
+  repliedAt: Date | null;
+}

@@ -1,0 +1,203 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { randomInt } from 'node:crypto';
+import { AppException } from 'src/common/errors/app-exception';
+import type { Configuration } from 'src/config/configuration';
+import { MessageHandler, runPipeline, WEBHOOK_HANDLERS } from 'src/webhook/handlers/message-handler';
+import { InboundMessageRepository } from 'src/webhook/inbound-message.repository';
+import { MessageCipher, MessageCipherError } from 'src/wechat/crypto/message-cipher';
+import { dedupeKey, InboundMessage, InboundMessageError, parseInbound } from 'src/wechat/messages/inbound-message';
+import { buildEncryptedEnvelope, buildReply } from 'src/wechat/messages/reply';
+import { extractEncrypt, parseXml, refuseDeclarations, XmlError } from 'src/wechat/xml/xml.codec';
+
+/** WeChat gives up after 5 s; the answer leaves by this point, whatever is still running. */
+export const REPLY_DEADLINE_MS = 4500;
+/** Time kept back from the deadline for storing the reply. */
+const SETTLE_MARGIN_MS = 300;
+/** How often a retry looks for the reply its first delivery is still working on. */
+const RETRY_POLL_MS = 50;
+
+export const SUCCESS = 'success';
+
+export interface WebhookQuery {
+  timestamp?: string;
+  nonce?: string;
+  encrypt_type?: string;
+}
+
+export interface WebhookAnswer {
+  contentType: 'text/plain' | 'application/xml';
+  body: string;
+}
+
+const success = (): WebhookAnswer => ({ contentType: 'text/plain', body: SUCCESS });
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves to `fallback` if `work` has not settled `ms` from now (work keeps running; its outcome is then ignored). */
+function withDeadline<T>(work: Promise<T>, ms: number, fallback: T): Promise<{ value: T; late: boolean }> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<{ value: T; late: boolean }>((resolve) => {
+    timer = setTimeout(() => resolve({ value: fallback, late: true }), Math.max(0, ms));
+  });
+  return Promise.race([work.then((value) => ({ value, late: false })), deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The webhook's orchestration, after the signature guard: decrypt → parse → record once → run the handler pipeline →
+ * reply (encrypted in the mode the request came in). Bad input is a 400 that records nothing; after that, failures
+ * are logged and answered `success`, so WeChat does not retry into the same failure.
+ */
+@Injectable()
+export class WebhookService {
+  private readonly logger = new Logger(WebhookService.name);
+  private readonly token?: string;
+  private readonly appId?: string;
+  private readonly cipher?: MessageCipher;
+  private readonly aesKeySet: boolean;
+
+  constructor(
+    private readonly messages: InboundMessageRepository,
+    @Inject(WEBHOOK_HANDLERS) private readonly handlers: MessageHandler[],
+    config: ConfigService<Configuration, true>,
+  ) {
+    const { oa } = config.get('wechat', { infer: true });
+    this.token = oa.token;
+    this.appId = oa.appId;
+    this.aesKeySet = Boolean(oa.aesKey);
+    if (oa.aesKey && oa.appId) {
+      this.cipher = new MessageCipher(oa.aesKeyPrevious ? [oa.aesKey, oa.aesKeyPrevious] : [oa.aesKey], oa.appId);
+    }
+  }
+
+  async receive(query: WebhookQuery, body: unknown, receivedAt: number): Promise<WebhookAnswer> {
+    const encrypted = query.encrypt_type === 'aes';
+    const message = this.read(body, encrypted);
+    const deadline = receivedAt + REPLY_DEADLINE_MS;
+    let reply: string;
+    try {
+      const outcome = await withDeadline(this.replyOnce(message, encrypted, deadline), deadline - Date.now(), SUCCESS);
+      if (outcome.late) {
+        this.logger.warn(`No reply to ${dedupeKey(message)} from ${message.fromUserName} in time: answered success`);
+      }
+      reply = outcome.value;
+    } catch (error) {
+      this.logger.error(
+        `Handling ${dedupeKey(message)} from ${message.fromUserName} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      return success();
+    }
+    if (reply === SUCCESS) {
+      return success();
+    }
+    return { contentType: 'application/xml', body: encrypted ? this.seal(reply) : reply };
+  }
+
+  /** Checks and opens the body; any fault is the sender's: 400, nothing recorded. */
+  private read(body: unknown, encrypted: boolean): InboundMessage {
+    if (typeof body !== 'string') {
+      throw new AppException(
+        415,
+        'unsupported_media_type',
+        'The webhook takes an XML body sent as text/xml or application/xml.',
+      );
+    }
+    try {
+      let xml = body;
+      // DOCTYPE/ENTITY are refused on the envelope too, even though only the decrypted message is parsed.
+      refuseDeclarations(body);
+      if (encrypted) {
+        const cipher = this.requireCipher();
+        const encrypt = extractEncrypt(body);
+        if (encrypt === undefined) {
+          throw AppException.badRequest('An encrypted request must carry an Encrypt element.');
+        }
+        xml = cipher.decrypt(encrypt).xml;
+      }
+      return parseInbound(parseXml(xml));
+    } catch (error) {
+      if (error instanceof XmlError) {
+        throw AppException.badRequest(`The XML body was refused: ${error.message}.`);
+      }
+      if (error instanceof MessageCipherError) {
+        throw AppException.badRequest(`The encrypted message could not be opened (${error.reason}).`);
+      }
+      if (error instanceof InboundMessageError) {
+        throw AppException.badRequest(`Not a WeChat message: ${error.message}.`);
+      }
+      throw error;
+    }
+  }
+
+  private requireCipher(): MessageCipher {
+    if (!this.cipher) {
+      const missing = [];
+      if (!this.aesKeySet) {
+        missing.push('WECHAT_OA_AES_KEY');
+      }
+      if (!this.appId) {
+        missing.push('WECHAT_OA_APPID');
+      }
+      throw AppException.notConfigured(...missing);
+    }
+    return this.cipher;
+  }
+
+  /** The reply of this message: worked out by the first delivery, read back by its retries. */
+  private async replyOnce(message: InboundMessage, encrypted: boolean, deadline: number): Promise<string> {
+    const claim = await this.messages.claim({
+      toUserName: message.toUserName,
+      dedupeKey: dedupeKey(message),
+      fromUserName: message.fromUserName,
+      msgType: message.msgType,
+      event: 'event' in message ? message.event : undefined,
+      msgId: 'msgId' in message ? message.msgId : undefined,
+      createTime: message.createTime,
+      fields: message.raw,
+      encrypted,
+    });
+    if (!claim.claimed) {
+      return claim.reply ?? (await this.awaitReply(claim.id, deadline));
+    }
+    const work = runPipeline(this.handlers, message).then((reply) =>
+      reply
+        ? buildReply(reply, {
+            toUserName: message.fromUserName,
+            fromUserName: message.toUserName,
+            createTime: Math.floor(Date.now() / 1000),
+          })
+        : SUCCESS,
+    );
+    let built: string;
+    try {
+      const outcome = await withDeadline(work, deadline - SETTLE_MARGIN_MS - Date.now(), SUCCESS);
+      built = outcome.value;
+      if (outcome.late) {
+        work.catch((error: unknown) => this.logger.error(`A late handler failed: ${String(error)}`));
+      }
+    } catch (error) {
+      this.logger.error(
+        `Handlers failed on ${dedupeKey(message)}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      built = SUCCESS;
+    }
+    return this.messages.settleReply(claim.id, built);
+  }
+
+  /** A retry that arrived while the first delivery is still working: wait for its reply, up to the deadline. */
+  private async awaitReply(id: string, deadline: number): Promise<string> {
+    while (Date.now() + RETRY_POLL_MS < deadline) {
+      await sleep(RETRY_POLL_MS);
+      const reply = await this.messages.findReply(id);
+      if (reply !== null) {
+        return reply;
+      }
+    }
+    return SUCCESS;
+  }
+
+  private seal(reply: string): string {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const nonce = String(randomInt(100_000_000, 999_999_999));
+    return buildEncryptedEnvelope(this.cipher!.encryptReply(reply, this.token!, timestamp, nonce));
+  }
+}
