@@ -1,5 +1,18 @@
 import { Module } from '@nestjs/common';
+import { SecretSealer } from 'src/common/sealing/secret-sealer';
+import { IdentityModule } from 'src/identity/identity.module';
+import { HomeController } from 'src/oauth/home.controller';
+import { OAuthStateRepository } from 'src/oauth/oauth-state.repository';
+import { OAuthController } from 'src/oauth/oauth.controller';
+import { OAuthService } from 'src/oauth/oauth.service';
+import { WeChatOAuthClient } from 'src/oauth/wechat-oauth.client';
+import { WeChatModule } from 'src/wechat/wechat.module';
 
-/** Web authorization in the WeChat browser (issue #5). */
-@Module({})
+/** Web authorization in the WeChat browser (网页授权): login, account binding, profile refresh, the pages. */
+@Module({
+  imports: [WeChatModule, IdentityModule],
+  controllers: [OAuthController, HomeController],
+  providers: [OAuthService, WeChatOAuthClient, OAuthStateRepository, SecretSealer],
+  exports: [OAuthService],
+})
 export class OAuthModule {}

@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { queryRows } from 'src/database/sql-runner';
+import type { OAuthScope } from 'src/oauth/wechat-oauth.client';
+
+export interface PendingAuthorization {
+  scope: OAuthScope;
+  returnTo: string;
+}
+
+/** Expired rows are swept by roughly one insert in this many, so the table stays small without a scheduler. */
+const SWEEP_EVERY = 200;
+
+@Injectable()
+export class OAuthStateRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async create(
+    stateHash: string,
+    browserHash: string,
+    pending: PendingAuthorization,
+    ttlSeconds: number,
+  ): Promise<void> {
+    await queryRows(
+      this.dataSource,
+      `INSERT INTO oauth_states (state_hash, browser_hash, scope, return_to, expires_at)
+       VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
+      [stateHash, browserHash, pending.scope, pending.returnTo, ttlSeconds],
+    );
+    if (Math.random() * SWEEP_EVERY < 1) {
+      await queryRows(this.dataSource, `DELETE FROM oauth_states WHERE expires_at < now()`);
+    }
+  }
+
+  /**
+   * Takes the pending authorization of `state` if it is live and was started by this browser: one statement, so of
+   * two concurrent callbacks with the same state exactly one gets it. A wrong browser leaves the state untouched.
+   */
+  async consume(stateHash: string, browserHash: string): Promise<PendingAuthorization | null> {
+    const rows = await queryRows<PendingAuthorization>(
+      this.dataSource,
+      `DELETE FROM oauth_states
+       WHERE state_hash = $1 AND browser_hash = $2 AND expires_at > now()
+       RETURNING scope, return_to AS "returnTo"`,
+      [stateHash, browserHash],
+    );
+    return rows[0] ?? null;
+  }
+}

@@ -1,0 +1,125 @@
+import { Controller, Get, HttpCode, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCookieAuth,
+  ApiBearerAuth,
+  ApiFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ConfigService } from '@nestjs/config';
+import type { CookieOptions, Request, Response } from 'express';
+import type { Configuration } from 'src/config/configuration';
+import { MeDto } from 'src/identity/dto/me.dto';
+import { readSessionToken, SESSION_COOKIE } from 'src/identity/session-token';
+import { AuthenticatedSession, CurrentSession, SessionGuard } from 'src/identity/session.guard';
+import { AuthorizeQueryDto, CallbackQueryDto } from 'src/oauth/dto/oauth.dto';
+import { OAuthPageFilter } from 'src/oauth/oauth-page.filter';
+import { OAuthService, STATE_TTL_SECONDS } from 'src/oauth/oauth.service';
+import { refusedPage, sendPage, snapshotPage } from 'src/oauth/views/pages';
+
+/** Binds a pending authorization to the browser that started it (only its hash is stored with the state). */
+export const BROWSER_COOKIE = 'wx_oauth';
+
+@ApiTags('oauth')
+@Controller()
+export class OAuthController {
+  private readonly secureCookies: boolean;
+  private readonly sessionTtlSeconds: number;
+
+  constructor(
+    private readonly oauth: OAuthService,
+    config: ConfigService<Configuration, true>,
+  ) {
+    const app = config.get('app', { infer: true });
+    this.secureCookies = app.publicBaseUrl.startsWith('https://');
+    this.sessionTtlSeconds = app.sessionTtlSeconds;
+  }
+
+  @Get('oauth/authorize')
+  @UseFilters(OAuthPageFilter)
+  @ApiOperation({ summary: "Start a WeChat web login: 302 to WeChat's authorize page with a single-use state" })
+  @ApiFoundResponse({ description: 'Location: ${WECHAT_OPEN_BASE}/connect/oauth2/authorize?…#wechat_redirect' })
+  @ApiBadRequestResponse({ description: 'scope is neither snsapi_base nor snsapi_userinfo' })
+  @ApiServiceUnavailableResponse({ description: 'WECHAT_OA_APPID / WECHAT_OA_SECRET unset' })
+  async authorize(@Query() query: AuthorizeQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const { location, browserKey } = await this.oauth.authorize({
+      scope: query.scope,
+      returnTo: query.returnTo,
+      browserKey: cookie(req, BROWSER_COOKIE),
+    });
+    res.cookie(BROWSER_COOKIE, browserKey, this.cookieOptions('/oauth', STATE_TTL_SECONDS));
+    res.set('Cache-Control', 'no-store');
+    res.redirect(302, location);
+  }
+
+  @Get('oauth/callback')
+  @UseFilters(OAuthPageFilter)
+  @ApiProduces('text/html', 'application/json')
+  @ApiOperation({
+    summary: "WeChat's redirect back: exchanges the code, logs the user in (cookie sid) and 302s to returnTo",
+    description:
+      'No code (the user refused) → 200 page. Snapshot-page visitor → 200 page asking to open the full page. ' +
+      'Errors are pages for browsers (Accept: text/html) and the JSON error otherwise.',
+  })
+  @ApiFoundResponse({ description: 'Logged in: Set-Cookie sid, Location: returnTo' })
+  @ApiOkResponse({ description: 'Refused, or snapshot-page visitor: an HTML page' })
+  @ApiBadRequestResponse({ description: 'invalid_state: unknown, used or expired state, or another browser' })
+  @ApiUnauthorizedResponse({ description: 'invalid_code: WeChat refused the code' })
+  async callback(@Query() query: CallbackQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const outcome = await this.oauth.callback({
+      code: query.code,
+      state: query.state,
+      browserKey: cookie(req, BROWSER_COOKIE),
+      sessionToken: readSessionToken(req),
+    });
+    switch (outcome.kind) {
+      case 'login':
+        res.cookie(SESSION_COOKIE, outcome.session.token, this.cookieOptions('/', this.sessionTtlSeconds));
+        res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+        res.redirect(302, outcome.returnTo);
+        return;
+      case 'refused':
+        sendPage(res, 200, refusedPage(outcome.retryUrl));
+        return;
+      case 'snapshot':
+        sendPage(res, 200, snapshotPage(outcome.retryUrl));
+        return;
+    }
+  }
+
+  @Post('api/me/sync')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @ApiTags('session')
+  @ApiBearerAuth()
+  @ApiCookieAuth(SESSION_COOKIE)
+  @ApiOperation({
+    summary: "Refresh the user's WeChat profile with the kept refresh_token (no new authorization)",
+  })
+  @ApiOkResponse({ type: MeDto })
+  @ApiUnauthorizedResponse({ description: 'No live session' })
+  @ApiConflictResponse({ description: 'reauthorize: the refresh_token lapsed (30 days) or none is kept' })
+  sync(@CurrentSession() session: AuthenticatedSession): Promise<MeDto> {
+    return this.oauth.sync(session.userId);
+  }
+
+  private cookieOptions(path: string, maxAgeSeconds: number): CookieOptions {
+    return {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.secureCookies,
+      path,
+      maxAge: maxAgeSeconds * 1000,
+    };
+  }
+}
+
+function cookie(req: Request, name: string): unknown {
+  return (req.cookies as Record<string, unknown> | undefined)?.[name];
+}

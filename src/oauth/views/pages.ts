@@ -1,0 +1,152 @@
+import type { Response } from 'express';
+
+/**
+ * The tiny server-rendered pages of the web login, made for WeChat's in-app browser on a phone: viewport meta,
+ * 16px+ type, inline CSS, no scripts and no external assets except the user's avatar image.
+ */
+
+/** No script may run on these pages; images may come from WeChat's avatar hosts (or the emulator's). */
+export const PAGE_CSP =
+  "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => ENTITIES[char]);
+}
+
+/** Only http(s) image URLs reach an `src`; anything else (javascript:, data:…) shows no image. */
+function safeImageUrl(url: string | null): string | null {
+  if (!url) {
+    return null;
+  }
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
+const STYLE = `
+*{box-sizing:border-box}
+body{margin:0;min-height:100vh;font:17px/1.6 -apple-system,BlinkMacSystemFont,"PingFang SC","Hiragino Sans GB","Microsoft YaHei",sans-serif;background:#f2f3f5;color:#1d2129;-webkit-text-size-adjust:100%}
+main{max-width:480px;margin:0 auto;padding:24px 16px}
+.card{background:#fff;border-radius:12px;padding:28px 20px;text-align:center;box-shadow:0 1px 2px rgba(0,0,0,.06)}
+h1{font-size:22px;margin:12px 0 8px;word-break:break-all}
+p{margin:8px 0;color:#4e5969}
+.avatar{width:88px;height:88px;border-radius:50%;object-fit:cover;background:#e5e6eb;display:block;margin:0 auto}
+.placeholder{width:88px;height:88px;border-radius:50%;background:#e5e6eb;margin:0 auto;display:flex;align-items:center;justify-content:center;font-size:36px;color:#86909c}
+.btn{display:block;margin:20px 0 0;padding:13px 16px;border-radius:8px;font-size:17px;text-decoration:none;background:#07c160;color:#fff}
+.btn.secondary{background:#f2f3f5;color:#1d2129}
+.icon{font-size:44px;line-height:1}
+.muted{font-size:14px;color:#86909c}
+`;
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body><main>${body}</main></body>
+</html>`;
+}
+
+function link(href: string, label: string, secondary = false): string {
+  return `<a class="btn${secondary ? ' secondary' : ''}" href="${escapeHtml(href)}">${escapeHtml(label)}</a>`;
+}
+
+export interface HomeView {
+  nickname: string | null;
+  avatarUrl: string | null;
+}
+
+/** `/`: the logged-in user's greeting, or the guest view with the login link. */
+export function homePage(user: HomeView | null): string {
+  if (!user) {
+    return layout(
+      '首页',
+      `<div class="card"><div class="placeholder" aria-hidden="true">客</div>
+<h1>你好，游客</h1><p>登录后即可使用完整服务，并显示你的微信昵称和头像。</p>
+${link('/oauth/authorize', '微信登录')}</div>`,
+    );
+  }
+  const name = user.nickname?.trim() ? user.nickname : '微信用户';
+  const avatar = safeImageUrl(user.avatarUrl);
+  const picture = avatar
+    ? `<img class="avatar" src="${escapeHtml(avatar)}" alt="头像" referrerpolicy="no-referrer">`
+    : `<div class="placeholder" aria-hidden="true">微</div>`;
+  return layout(
+    '首页',
+    `<div class="card">${picture}<h1>欢迎, ${escapeHtml(name)}</h1><p class="muted">你已通过微信登录</p>
+${link('/oauth/authorize?scope=snsapi_userinfo', '更新微信资料', true)}</div>`,
+  );
+}
+
+/** The user tapped 拒绝 on WeChat's authorization page. */
+export function refusedPage(retryUrl: string): string {
+  return layout(
+    '未授权',
+    `<div class="card"><div class="icon" aria-hidden="true">🙅</div><h1>你拒绝了微信授权</h1>
+<p>没有你的授权，我们无法为你登录。你仍可以游客身份浏览。</p>
+${link(retryUrl, '重新授权')}${link('/', '返回首页', true)}</div>`,
+  );
+}
+
+/** A visitor of WeChat's snapshot page (快照页) is a virtual account: ask them to open the full page. */
+export function snapshotPage(retryUrl: string): string {
+  return layout(
+    '请使用完整服务',
+    `<div class="card"><div class="icon" aria-hidden="true">📄</div><h1>当前为快照页，仅可浏览部分内容</h1>
+<p>请点击屏幕右下角的「使用完整服务」打开完整页面，再登录。</p>
+${link(retryUrl, '我已打开完整页面，重新登录')}${link('/', '返回首页', true)}</div>`,
+  );
+}
+
+const ERROR_TEXT: Partial<Record<string, { title: string; detail: string }>> = {
+  invalid_state: {
+    title: '登录链接已失效',
+    detail: '这个登录链接已经用过、已过期（10 分钟），或不是在这个浏览器中打开的。请重新登录。',
+  },
+  invalid_code: {
+    title: '微信授权未通过',
+    detail: '微信没有接受这次的授权码（可能已过期或已被使用）。请重新授权。',
+  },
+  wechat_unavailable: { title: '微信暂时无法访问', detail: '连接微信服务器失败或超时，请稍后再试。' },
+  wechat_rate_limited: { title: '请求过于频繁', detail: '微信暂时限制了调用频率，请稍后再试。' },
+  risky_user: { title: '登录被微信拒绝', detail: '微信的安全策略拒绝了这次登录。' },
+  not_configured: { title: '微信登录尚未配置', detail: '服务管理员还没有设置公众号的 AppID 和 AppSecret。' },
+  bad_request: { title: '请求有误', detail: '登录请求的参数不正确。' },
+};
+
+/** Error pages say what happened (ours, never WeChat's errmsg) and offer to try again. */
+export function errorPage(error: { statusCode: number; error: string; message: string }): string {
+  const text = ERROR_TEXT[error.error] ?? { title: '登录失败', detail: '登录时出现了问题，请稍后再试。' };
+  return layout(
+    text.title,
+    `<div class="card"><div class="icon" aria-hidden="true">⚠️</div><h1>${escapeHtml(text.title)}</h1>
+<p>${escapeHtml(text.detail)}</p><p class="muted">${escapeHtml(error.message)}</p>
+${link('/oauth/authorize', '重新登录')}${link('/', '返回首页', true)}</div>`,
+  );
+}
+
+/** Sends a page with the headers every page carries: no scripts, no caching of personal pages, no referrer. */
+export function sendPage(res: Response, status: number, html: string): void {
+  res
+    .status(status)
+    .set({
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': PAGE_CSP,
+      'Cache-Control': 'no-store',
+      'Referrer-Policy': 'no-referrer',
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+    })
+    .send(html);
+}
