@@ -31,7 +31,7 @@ function safeImageUrl(url: string | null): string | null {
 
 const STYLE = `
 *{box-sizing:border-box}
-body{margin:0;min-height:100vh;font:17px/1.6 -apple-system,BlinkMacSystemFont,"PingFang SC","Hiragino Sans GB","Microsoft YaHei",sans-serif;background:#f2f3f5;color:#1d2129;-webkit-text-size-adjust:100%}
+body{margin:0;min-height:100vh;font:17px/1.6 -apple-system,BlinkMacSystemFont,"PingFang SC","Hiragino Sans GB","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;background:#f2f3f5;color:#1d2129;-webkit-text-size-adjust:100%}
 main{max-width:480px;margin:0 auto;padding:24px 16px}
 .card{background:#fff;border-radius:12px;padding:28px 20px;text-align:center;box-shadow:0 1px 2px rgba(0,0,0,.06)}
 h1{font-size:22px;margin:12px 0 8px;word-break:break-all}
@@ -40,7 +40,8 @@ p{margin:8px 0;color:#4e5969}
 .placeholder{width:88px;height:88px;border-radius:50%;background:#e5e6eb;margin:0 auto;display:flex;align-items:center;justify-content:center;font-size:36px;color:#86909c}
 .btn{display:block;margin:20px 0 0;padding:13px 16px;border-radius:8px;font-size:17px;text-decoration:none;background:#07c160;color:#fff}
 .btn.secondary{background:#f2f3f5;color:#1d2129}
-.icon{font-size:44px;line-height:1}
+.icon{width:56px;height:56px;border-radius:50%;margin:0 auto;display:flex;align-items:center;justify-content:center;font:600 30px/1 Arial,sans-serif;color:#fff;background:#ff7d00}
+.icon.info{background:#3491fa}.icon.stop{background:#86909c}
 .muted{font-size:14px;color:#86909c}
 `;
 
@@ -93,7 +94,7 @@ ${link('/oauth/authorize?scope=snsapi_userinfo', '更新微信资料', true)}</d
 export function refusedPage(retryUrl: string): string {
   return layout(
     '未授权',
-    `<div class="card"><div class="icon" aria-hidden="true">🙅</div><h1>你拒绝了微信授权</h1>
+    `<div class="card"><div class="icon stop" aria-hidden="true">×</div><h1>你拒绝了微信授权</h1>
 <p>没有你的授权，我们无法为你登录。你仍可以游客身份浏览。</p>
 ${link(retryUrl, '重新授权')}${link('/', '返回首页', true)}</div>`,
   );
@@ -103,7 +104,7 @@ ${link(retryUrl, '重新授权')}${link('/', '返回首页', true)}</div>`,
 export function snapshotPage(retryUrl: string): string {
   return layout(
     '请使用完整服务',
-    `<div class="card"><div class="icon" aria-hidden="true">📄</div><h1>当前为快照页，仅可浏览部分内容</h1>
+    `<div class="card"><div class="icon info" aria-hidden="true">i</div><h1>当前为快照页，仅可浏览部分内容</h1>
 <p>请点击屏幕右下角的「使用完整服务」打开完整页面，再登录。</p>
 ${link(retryUrl, '我已打开完整页面，重新登录')}${link('/', '返回首页', true)}</div>`,
   );
@@ -130,7 +131,7 @@ export function errorPage(error: { statusCode: number; error: string; message: s
   const text = ERROR_TEXT[error.error] ?? { title: '登录失败', detail: '登录时出现了问题，请稍后再试。' };
   return layout(
     text.title,
-    `<div class="card"><div class="icon" aria-hidden="true">⚠️</div><h1>${escapeHtml(text.title)}</h1>
+    `<div class="card"><div class="icon" aria-hidden="true">!</div><h1>${escapeHtml(text.title)}</h1>
 <p>${escapeHtml(text.detail)}</p><p class="muted">${escapeHtml(error.message)}</p>
 ${link('/oauth/authorize', '重新登录')}${link('/', '返回首页', true)}</div>`,
   );

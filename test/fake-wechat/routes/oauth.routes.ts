@@ -196,7 +196,7 @@ function page(title: string, body: string, script = ''): string {
 <meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1">
 <title>${escapeHtml(title)}</title>
 <style>
-body{margin:0;font:16px/1.6 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;background:#ededed;color:#191919}
+body{margin:0;font:16px/1.6 -apple-system,"PingFang SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;background:#ededed;color:#191919}
 .bar{background:#f7f7f7;border-bottom:1px solid #ddd;text-align:center;padding:12px;font-size:17px}
 .card{background:#fff;margin:16px;border-radius:8px;padding:24px 20px;text-align:center}
 .app{font-size:20px;font-weight:600;margin:8px 0 4px}.muted{color:#888;font-size:14px}
@@ -352,6 +352,9 @@ export function registerOAuthRoutes(fake: FakeWeChat): void {
       state: parsed.state,
     });
   });
+
+  // Browsers ask every host for one; the emulator has none (and must not log it as an unmocked call).
+  fake.route('GET', '/favicon.ico', () => ({ status: 404, body: '', contentType: 'image/x-icon' }));
 
   fake.route('GET', '/mmopen/avatar.svg', ({ query }) => ({
     contentType: 'image/svg+xml',
