@@ -1,22 +1,25 @@
 import type { DataSource, EntityManager } from 'typeorm';
 
+interface RawPool {
+  query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
 /**
- * Runs one SQL statement and returns its rows in the same shape on node-postgres and PGlite
- * (TypeORM's unstructured results differ for UPDATE/DELETE). Pass a transaction's EntityManager to run inside it.
+ * Runs one SQL statement and returns its rows, the same on node-postgres and PGlite. Outside a transaction it goes
+ * straight to the driver's pool (TypeORM's per-query runner costs more than the query on the hot paths); pass a
+ * transaction's EntityManager to run inside that transaction.
  */
-export async function queryRows<T>(
-  source: DataSource | EntityManager,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  const inTransaction = 'queryRunner' in source ? source.queryRunner : undefined;
-  const runner = inTransaction ?? (source as DataSource).createQueryRunner();
-  try {
-    const result = await runner.query(sql, params, true);
+export async function queryRows<T>(source: DataSource | EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
+  const transaction = 'queryRunner' in source ? source.queryRunner : undefined;
+  if (transaction) {
+    const result = await transaction.query(sql, params, true);
     return result.records as T[];
-  } finally {
-    if (!inTransaction) {
-      await runner.release();
-    }
   }
+  const dataSource = 'driver' in source ? source : source.connection;
+  const pool = (dataSource.driver as unknown as { master?: RawPool }).master;
+  if (!pool) {
+    throw new Error('Driver not Connected');
+  }
+  const result = await pool.query(sql, params);
+  return result.rows as T[];
 }

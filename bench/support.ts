@@ -1,0 +1,164 @@
+import autocannon from 'autocannon';
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** Shared pieces of the benchmark scripts: processes, ports, load, statistics. Not used by tests. */
+export const ROOT = join(__dirname, '..');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  url: string;
+  pid: number;
+  /** Milliseconds from spawn to the first healthy answer. */
+  startupMs: number;
+  stop(): Promise<void>;
+}
+
+/** Current and peak resident memory of a process, in MiB (Linux /proc). */
+export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { rssMiB: Math.round(kib('VmRSS') / 1024), peakMiB: Math.round(kib('VmHWM') / 1024) };
+}
+
+/**
+ * Spawns `command args` (optionally pinned with taskset to `cpu`) and waits until `healthPath` answers 200.
+ */
+export async function spawnAndWait(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  port: number,
+  options: { healthPath?: string; cpu?: string; quiet?: boolean } = {},
+): Promise<RunningProcess> {
+  const started = process.hrtime.bigint();
+  const [cmd, argv] = options.cpu ? ['taskset', ['-c', options.cpu, command, ...args]] : [command, args];
+  const child = spawn(cmd, argv, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv,
+    stdio: ['ignore', options.quiet === false ? 'inherit' : 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const health = `${url}${options.healthPath ?? '/health'}`;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`${command} ${args.join(' ')} exited with ${child.exitCode}`);
+    }
+    try {
+      if ((await fetch(health)).ok) {
+        break;
+      }
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
+  return {
+    child,
+    url,
+    pid: child.pid!,
+    startupMs,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) {
+          resolve();
+          return;
+        }
+        child.on('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** `node dist/main.js` with `env`; run `npx nest build` first. */
+export function startService(
+  env: Record<string, string | undefined>,
+  port: number,
+  cpu?: string,
+): Promise<RunningProcess> {
+  return spawnAndWait(process.execPath, [join(ROOT, 'dist', 'main.js')], { ...env, PORT: String(port) }, port, { cpu });
+}
+
+/** The WeChat emulator in its own process, so the load generator does not share its event loop. */
+export function startEmulator(port: number, cpu?: string): Promise<RunningProcess> {
+  return spawnAndWait(
+    process.execPath,
+    [
+      '-r',
+      'ts-node/register/transpile-only',
+      '-r',
+      'tsconfig-paths/register',
+      join(ROOT, 'test', 'fake-wechat', 'main.ts'),
+    ],
+    { EMULATOR_PORT: String(port), TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
+    port,
+    { healthPath: '/__control/calls', cpu },
+  );
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+export async function load(options: autocannon.Options): Promise<LoadResult> {
+  const result = await autocannon({ connections: 50, duration: 10, ...options });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Median of each figure over several runs. */
+export function medianOf(results: LoadResult[]): LoadResult {
+  const pick = (key: keyof LoadResult) => median(results.map((result) => result[key]));
+  return {
+    rps: pick('rps'),
+    p50: pick('p50'),
+    p99: pick('p99'),
+    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    timeouts: results.reduce((sum, r) => sum + r.timeouts, 0),
+  };
+}
+
+export const fmt = (result: LoadResult): string =>
+  `${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms` +
+  (result.non2xx || result.errors ? ` (non-2xx ${result.non2xx}, errors ${result.errors})` : '');
+
+export async function postJson<T>(url: string, body: unknown): Promise<T> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return (await res.json()) as T;
+}

@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { DEMO_APPS, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
+import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
+import { buildService } from 'test/support/service-process';
+
+/**
+ * `npm run sandbox`: the WeChat emulator plus the service wired to it with demo credentials, on the embedded
+ * database (or DATABASE_URL when set). Prints what to try with curl.
+ */
+const SANDBOX_ENV = {
+  WECHAT_OA_APPID: DEMO_APPS[0].appid,
+  WECHAT_OA_SECRET: DEMO_APPS[0].secret,
+  WECHAT_OA_TOKEN: 'sandboxtoken',
+  WECHAT_OA_AES_KEY: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+  WECHAT_OA_DOMAIN_VERIFY: 'sandbox123',
+  WECHAT_MP_APPID: DEMO_APPS[1].appid,
+  WECHAT_MP_SECRET: DEMO_APPS[1].secret,
+  ADMIN_API_KEY: 'sandbox-admin-key-please-change',
+};
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 3000);
+  const emulatorPort = Number(process.env.EMULATOR_PORT ?? 4000);
+  const fake = new FakeWeChat();
+  const emulator = await fake.start(emulatorPort);
+  process.stdout.write('Building the service if needed...\n');
+  buildService();
+  const service = `http://localhost:${port}`;
+  const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'main.js')], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? service,
+      PGLITE_DIR: process.env.PGLITE_DIR ?? 'memory://',
+      WECHAT_API_BASE: emulator,
+      WECHAT_OPEN_BASE: emulator,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      ...SANDBOX_ENV,
+    },
+    stdio: 'inherit',
+  });
+  const stop = (): void => {
+    child.kill('SIGTERM');
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  child.on('exit', (code) => void fake.stop().then(() => process.exit(code ?? 0)));
+
+  for (let i = 0; i < 100; i += 1) {
+    try {
+      if ((await fetch(`${service}/health`)).ok) {
+        break;
+      }
+    } catch {
+      // still starting
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const code = prepareLoginCode(fake, { openid: 'o-sandbox-user' });
+  const json = "-H 'content-type: application/json'";
+  process.stdout.write(
+    [
+      '',
+      `Sandbox ready: the service at ${service} (API docs: ${service}/docs), the WeChat emulator at ${emulator}.`,
+      `Demo credentials: ${Object.entries(SANDBOX_ENV)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(' ')}`,
+      '',
+      'Mini-program login (a wx.login code is prepared for you; make more with the first command):',
+      `  curl -s -XPOST ${emulator}/__control/jscode ${json} -d '{"openid":"o-sandbox-user"}'`,
+      `  curl -s -XPOST ${service}/miniprogram/login ${json} -d '{"code":"${code}"}'`,
+      `  curl -s ${service}/api/me -H "Authorization: Bearer <token from the login>"`,
+      `  curl -s -XPOST ${emulator}/__control/phonecode ${json} -d '{"phoneNumber":"13800138000"}'`,
+      `  curl -s -XPOST ${service}/miniprogram/phone ${json} -H "Authorization: Bearer <token>" -d '{"code":"<phone code>"}'`,
+      'Access tokens for your other services:',
+      `  curl -s "${service}/admin/token?appid=${SANDBOX_ENV.WECHAT_MP_APPID}" -H "X-Admin-Key: ${SANDBOX_ENV.ADMIN_API_KEY}"`,
+      'Official account webhook (a signed message, as WeChat sends it):',
+      `  WEBHOOK_URL=${service}/wechat/webhook WECHAT_OA_TOKEN=${SANDBOX_ENV.WECHAT_OA_TOKEN} WECHAT_OA_APPID=${SANDBOX_ENV.WECHAT_OA_APPID} npm run wechat:send -- text "你好"`,
+      'H5 login in a browser: open',
+      `  ${service}/  and click 微信登录 (the emulator shows WeChat's 允许 / 拒绝 page)`,
+      'Ctrl-C stops both.',
+      '',
+    ].join('\n'),
+  );
+}
+
+void main();
