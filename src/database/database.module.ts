@@ -1,8 +1,35 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import type { Configuration } from 'src/config/configuration';
 import { buildDataSourceOptions } from 'src/database/database.options';
+
+/** Arbitrary, fixed key of the advisory lock that serializes migrations across instances starting together. */
+const MIGRATION_LOCK_KEY = 72_430_001;
+
+/**
+ * Runs pending migrations once across instances: on PostgreSQL under a session advisory lock, so that instances
+ * started at the same moment do not both try to create the same table. The embedded database serves one process.
+ */
+export async function runMigrations(dataSource: DataSource, shared: boolean): Promise<void> {
+  if (!shared) {
+    await dataSource.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const lock = dataSource.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const ran = await dataSource.runMigrations({ transaction: 'each' });
+    if (ran.length > 0) {
+      new Logger('Database').log(`Ran ${ran.length} migration(s): ${ran.map((m) => m.name).join(', ')}`);
+    }
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lock.release();
+  }
+}
 
 @Module({
   imports: [
@@ -13,6 +40,11 @@ import { buildDataSourceOptions } from 'src/database/database.options';
         // Fail start-up at once rather than retrying for half a minute when the database is unreachable.
         retryAttempts: 0,
       }),
+      dataSourceFactory: async (options?: DataSourceOptions) => {
+        const dataSource = await new DataSource(options!).initialize();
+        await runMigrations(dataSource, 'url' in options! && Boolean(options.url));
+        return dataSource;
+      },
     }),
   ],
 })

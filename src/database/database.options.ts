@@ -10,14 +10,13 @@ const MIGRATIONS = [join(__dirname, 'migrations', '*.{ts,js}')];
 
 /**
  * TypeORM options for PostgreSQL at DATABASE_URL, or the embedded PGlite in PGLITE_DIR when it is unset.
- * Schema changes only ever come from migrations, which run at start-up.
+ * Schema changes only ever come from migrations, which DatabaseModule runs at start-up.
  */
 export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
     entities: ENTITIES,
     migrations: MIGRATIONS,
-    migrationsRun: true,
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
     // gen_random_uuid() is built in from PostgreSQL 13 and in PGlite; no extension is needed or installed.

@@ -9,7 +9,11 @@ interface RawPool {
  * straight to the driver's pool (TypeORM's per-query runner costs more than the query on the hot paths); pass a
  * transaction's EntityManager to run inside that transaction.
  */
-export async function queryRows<T>(source: DataSource | EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function queryRows<T>(
+  source: DataSource | EntityManager,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const transaction = 'queryRunner' in source ? source.queryRunner : undefined;
   if (transaction) {
     const result = await transaction.query(sql, params, true);

@@ -1,8 +1,9 @@
 import { Client } from 'pg';
 import request from 'supertest';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
-import { adminDatabaseUrl } from 'test/support/test-database';
-import { ADMIN_KEY, Harness, OA_APP, startHarness } from 'test/support/create-test-app';
+import { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
+import { adminDatabaseUrl, createTestDatabase } from 'test/support/test-database';
+import { ADMIN_KEY, createTestApp, Harness, OA_APP, startHarness, wiredEnv } from 'test/support/create-test-app';
 
 describe('Operations (e2e)', () => {
   let h: Harness;
@@ -90,5 +91,24 @@ describe('Operations (e2e)', () => {
     await request(doomed.getHttpServer()).get('/health').expect(200);
     await request(doomed.getHttpServer()).get('/api/me').set('Authorization', `Bearer ${login.body.token}`).expect(200);
     await doomed.close();
+  });
+});
+
+describe('Migrations (e2e)', () => {
+  it('should let three instances start together on an empty database', async () => {
+    const fake = new FakeWeChat();
+    await fake.start();
+    const db = await createTestDatabase();
+    try {
+      const env = wiredEnv(fake, db.url);
+      const apps = await Promise.all([createTestApp(env), createTestApp(env), createTestApp(env)]);
+      for (const app of apps) {
+        await request(app.getHttpServer()).get('/health').expect(200);
+      }
+      await Promise.all(apps.map((app) => app.close()));
+    } finally {
+      await fake.stop();
+      await db.drop();
+    }
   });
 });
