@@ -1,0 +1,188 @@
+import { execFileSync } from 'node:child_process';
+import { Agent, request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { DEMO_APPS, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
+import { mintOAuthCode, setAuthorizeMode } from 'test/fake-wechat/routes/oauth.routes';
+import { startServiceProcess } from 'test/support/service-process';
+import { createTestDatabase } from 'test/support/test-database';
+
+/**
+ * Complete web logins per second: GET /oauth/authorize → WeChat's authorize URL (the emulator answering 允许 at
+ * once, a new WeChat user each time) → GET /oauth/callback → GET /api/me with the new sid cookie. The service runs
+ * as production does (`node dist/main.js`, NODE_ENV=production) on a fresh PostgreSQL database; the emulator and
+ * the load run in this process. Not a test: `npm run bench -- oauth`, or
+ * `npx ts-node -r tsconfig-paths/register --transpile-only -e "require('./bench/oauth.bench').run()"`.
+ */
+
+const OA = DEMO_APPS[0];
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
+const WARMUP_MS = 3_000;
+const RUNS = 3;
+/** BENCH_MINT_CODES=1: skip the HTTP hop to WeChat's authorize URL (not the service's work) and mint codes here. */
+const MINT_CODES = process.env.BENCH_MINT_CODES === '1';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS * 2 });
+
+function get(url: string, cookie?: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent, headers: cookie ? { cookie } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function cookieOf(answer: Answer, name: string): string {
+  const lines = answer.headers['set-cookie'] ?? [];
+  const line = (Array.isArray(lines) ? lines : [lines]).find((item) => item.startsWith(`${name}=`));
+  if (!line) {
+    throw new Error(`no ${name} cookie (status ${answer.status})`);
+  }
+  return line.split(';')[0];
+}
+
+function expectStatus(answer: Answer, status: number, step: string): void {
+  if (answer.status !== status) {
+    throw new Error(`${step}: expected ${status}, got ${answer.status} ${answer.body.slice(0, 200)}`);
+  }
+}
+
+/** One complete login as a browser does it; resolves when /api/me has answered 200. */
+async function roundTrip(service: string, fake: FakeWeChat): Promise<void> {
+  const start = await get(`${service}/oauth/authorize?returnTo=%2Fhome`);
+  expectStatus(start, 302, 'authorize');
+  const browser = cookieOf(start, 'wx_oauth');
+  let callbackPath: string;
+  if (MINT_CODES) {
+    // WeChat's side of the authorization without its HTTP hop: the code minted in this process.
+    const state = new URL(String(start.headers.location)).searchParams.get('state') ?? '';
+    callbackPath = `/oauth/callback?code=${mintOAuthCode(fake, { appid: OA.appid })}&state=${state}`;
+  } else {
+    const wechat = await get(String(start.headers.location).replace(/#wechat_redirect$/, ''));
+    expectStatus(wechat, 302, 'wechat authorize');
+    const back = new URL(String(wechat.headers.location));
+    callbackPath = `${back.pathname}${back.search}`;
+  }
+  const callback = await get(`${service}${callbackPath}`, browser);
+  expectStatus(callback, 302, 'callback');
+  const me = await get(`${service}/api/me`, cookieOf(callback, 'sid'));
+  expectStatus(me, 200, '/api/me');
+}
+
+interface RunResult {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function measure(service: string, fake: FakeWeChat, durationMs: number): Promise<RunResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: unknown;
+  const deadline = Date.now() + durationMs;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (Date.now() < deadline) {
+        const t0 = process.hrtime.bigint();
+        try {
+          await roundTrip(service, fake);
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        } catch (error) {
+          errors += 1;
+          firstError ??= error;
+        }
+      }
+    }),
+  );
+  const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
+  if (firstError) {
+    process.stderr.write(`first error: ${String(firstError)}\n`);
+  }
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { perSecond: latencies.length / elapsedS, p50: at(0.5), p99: at(0.99), errors };
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+export async function run(): Promise<void> {
+  // Always a full `nest build`: a stale or half-written dist/ would measure some other code.
+  execFileSync(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js'), 'build'], {
+    cwd: join(__dirname, '..'),
+    stdio: 'inherit',
+  });
+  const fake = new FakeWeChat();
+  await fake.start();
+  // Every authorization is a new WeChat user tapping 允许: each round trip creates a user.
+  setAuthorizeMode(fake, 'approve', true);
+  const db = await createTestDatabase();
+  const port = await freePort();
+  const service = `http://127.0.0.1:${port}`;
+  const child = await startServiceProcess(
+    {
+      NODE_ENV: 'production',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      DATABASE_URL: db.url,
+      PUBLIC_BASE_URL: service,
+      WECHAT_API_BASE: fake.url,
+      WECHAT_OPEN_BASE: fake.url,
+      WECHAT_OA_APPID: OA.appid,
+      WECHAT_OA_SECRET: OA.secret,
+      DATA_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+    },
+    port,
+  );
+  try {
+    await measure(service, fake, WARMUP_MS);
+    const runs: RunResult[] = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      fake.resetCalls();
+      runs.push(await measure(service, fake, DURATION_MS));
+    }
+    const lines = [
+      `OAuth round trips (authorize → WeChat 允许${MINT_CODES ? ' (codes minted in-process)' : ''} → callback → /api/me), new user each, ${CONNECTIONS} concurrent browsers, ${RUNS} x ${DURATION_MS / 1000} s on PostgreSQL:`,
+      ...runs.map(
+        (r, i) =>
+          `  run ${i + 1}: ${r.perSecond.toFixed(0)} round trips/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}`,
+      ),
+      `  median: ${median(runs.map((r) => r.perSecond)).toFixed(0)} round trips/s, p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms (target ≥ 300/s)`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (runs.some((r) => r.errors > 0)) {
+      process.stderr.write(`service output (tail):\n${child.output().slice(-3000)}\n`);
+    }
+  } finally {
+    child.child.kill('SIGTERM');
+    await child.exited;
+    agent.destroy();
+    await fake.stop();
+    await db.drop();
+  }
+}
