@@ -1,21 +1,16 @@
 import request from 'supertest';
-import { Client } from 'pg';
 import { prepareLoginCode, preparePhoneCode } from 'test/fake-wechat/routes/mini-program.routes';
 import { invalidateTokens } from 'test/fake-wechat/routes/token.routes';
 import { Harness, MP_APP, OA_APP, startHarness } from 'test/support/create-test-app';
 
 describe('MiniProgramModule (e2e)', () => {
   let h: Harness;
-  let db: Client;
 
   beforeAll(async () => {
     h = await startHarness();
-    db = new Client({ connectionString: h.db.url });
-    await db.connect();
   });
 
   afterAll(async () => {
-    await db.end();
     await h.close();
   });
 
@@ -25,7 +20,8 @@ describe('MiniProgramModule (e2e)', () => {
   });
 
   const login = (code: unknown) => request(h.app.getHttpServer()).post('/miniprogram/login').send({ code });
-  const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params)).rows[0].count);
+  const count = async (sql: string, params: unknown[] = []) =>
+    Number((await h.query<{ count: string }>(sql, params))[0].count);
 
   it('should log a new user in and hand out a session that /api/me accepts', async () => {
     const code = prepareLoginCode(h.fake, { openid: 'o-first-login' });
@@ -55,12 +51,12 @@ describe('MiniProgramModule (e2e)', () => {
 
   it('should keep the session_key sealed in the database, never in clear', async () => {
     await login(prepareLoginCode(h.fake, { openid: 'o-sealed' })).expect(200);
-    const { rows } = await db.query(`SELECT session_key_sealed FROM wechat_identities WHERE openid = 'o-sealed'`);
+    const rows = await h.query(`SELECT session_key_sealed FROM wechat_identities WHERE openid = 'o-sealed'`);
     expect(rows[0].session_key_sealed).toMatch(/^v1\./);
     const issued = h.fake.callsTo('/sns/jscode2session');
     expect(issued).toHaveLength(1);
-    const sessions = await db.query(`SELECT token_hash FROM sessions`);
-    expect(sessions.rows.every((row: { token_hash: string }) => /^[0-9a-f]{64}$/.test(row.token_hash))).toBe(true);
+    const sessions = await h.query<{ token_hash: string }>(`SELECT token_hash FROM sessions`);
+    expect(sessions.every((row: { token_hash: string }) => /^[0-9a-f]{64}$/.test(row.token_hash))).toBe(true);
   });
 
   it.each([
@@ -137,7 +133,7 @@ describe('MiniProgramModule (e2e)', () => {
   it('should join two identities with the same unionid into one user', async () => {
     // The official account's identity arrives first (e.g. a follower), then the mini-program login.
     const oa = await login(prepareLoginCode(h.fake, { openid: 'o-mp-union', unionid: 'u-shared-1' })).expect(200);
-    await db.query(
+    await h.query(
       `INSERT INTO wechat_identities (user_id, appid, openid, source, unionid) SELECT id, $1, 'o-oa-union', 'official_account', 'u-shared-1' FROM users WHERE id = $2`,
       [OA_APP.appid, oa.body.user.id],
     );
@@ -251,7 +247,7 @@ describe('MiniProgramModule (e2e)', () => {
 
     it('should refuse an expired session', async () => {
       const { body } = await login(prepareLoginCode(h.fake)).expect(200);
-      await db.query(`UPDATE sessions SET expires_at = now() - interval '1 second'`);
+      await h.query(`UPDATE sessions SET expires_at = now() - interval '1 second'`);
       await request(h.app.getHttpServer()).get('/api/me').set('Authorization', `Bearer ${body.token}`).expect(401);
     });
   });

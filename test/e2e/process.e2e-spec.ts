@@ -1,20 +1,9 @@
-import { createServer } from 'node:net';
 import { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { prepareLoginCode, preparePhoneCode } from 'test/fake-wechat/routes/mini-program.routes';
 import { MP_APP, OA_APP, wiredEnv } from 'test/support/create-test-app';
+import { freePort } from 'test/support/free-port';
 import { buildService, runServiceToExit, ServiceProcess, startServiceProcess } from 'test/support/service-process';
 import { createTestDatabase, TestDatabase } from 'test/support/test-database';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, {

@@ -1,5 +1,4 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Client } from 'pg';
 import request from 'supertest';
 import { TokenService } from 'src/token/token.service';
 import { invalidateTokens } from 'test/fake-wechat/routes/token.routes';
@@ -7,18 +6,14 @@ import { ADMIN_KEY, createTestApp, Harness, MP_APP, OA_APP, startHarness } from 
 
 describe('TokenModule (e2e)', () => {
   let h: Harness;
-  let db: Client;
   /** A fresh instance per test: each starts with an empty in-memory token copy. */
   let app: NestExpressApplication;
 
   beforeAll(async () => {
     h = await startHarness();
-    db = new Client({ connectionString: h.db.url });
-    await db.connect();
   });
 
   afterAll(async () => {
-    await db.end();
     await h.close();
   });
 
@@ -26,7 +21,7 @@ describe('TokenModule (e2e)', () => {
     h.fake.clearFaults();
     h.fake.resetCalls();
     h.fake.state.delete('tokens');
-    await db.query('DELETE FROM access_tokens');
+    await h.query('DELETE FROM access_tokens');
     app = await h.startInstance();
   });
 
@@ -43,7 +38,7 @@ describe('TokenModule (e2e)', () => {
     const lifetime = new Date(res.body.expiresAt).getTime() - Date.now();
     expect(lifetime).toBeGreaterThan(7100_000);
     expect(lifetime).toBeLessThanOrEqual(7200_000);
-    const { rows } = await db.query('SELECT access_token_sealed FROM access_tokens WHERE appid = $1', [OA_APP.appid]);
+    const rows = await h.query('SELECT access_token_sealed FROM access_tokens WHERE appid = $1', [OA_APP.appid]);
     expect(rows[0].access_token_sealed).not.toContain(res.body.accessToken);
     await getToken(app).expect(200);
     expect(h.fake.callCount('/cgi-bin/stable_token')).toBe(1);
@@ -84,7 +79,7 @@ describe('TokenModule (e2e)', () => {
   it('should refresh a margin before expiry', async () => {
     const first = await getToken(app).expect(200);
     // Four minutes left is inside the five-minute margin: the next read fetches; WeChat's clock agrees.
-    await db.query(
+    await h.query(
       `UPDATE access_tokens SET refresh_at = now() - interval '1 second', expires_at = now() + interval '4 minutes'`,
     );
     const restarted = await createTestApp(h.env);
@@ -105,16 +100,16 @@ describe('TokenModule (e2e)', () => {
     // Another instance already replaced it: a late rejection of the old token must not expire the new one.
     const other = await h.startInstance();
     try {
-      await db.query(`UPDATE access_tokens SET refresh_at = now() - interval '1 second'`);
+      await h.query(`UPDATE access_tokens SET refresh_at = now() - interval '1 second'`);
       const fresh = await getToken(other).expect(200);
       expect(fresh.body.accessToken).not.toBe(first.body.accessToken);
-      const { rows: before } = await db.query('SELECT token_hash, refresh_at FROM access_tokens');
+      const before = await h.query('SELECT token_hash, refresh_at FROM access_tokens');
       const tokens = other.get(TokenService);
       await tokens.onTokenRejected(OA_APP.appid, first.body.accessToken);
-      const { rows: after } = await db.query('SELECT token_hash, refresh_at FROM access_tokens');
+      const after = await h.query('SELECT token_hash, refresh_at FROM access_tokens');
       expect(after).toEqual(before);
       await tokens.onTokenRejected(OA_APP.appid, fresh.body.accessToken);
-      const { rows: expired } = await db.query('SELECT refresh_at FROM access_tokens');
+      const expired = await h.query<{ refresh_at: Date }>('SELECT refresh_at FROM access_tokens');
       expect(new Date(expired[0].refresh_at).getTime()).toBeLessThan(Date.now());
     } finally {
       await other.close();
@@ -148,7 +143,7 @@ describe('TokenModule (e2e)', () => {
         error: 'too_many_requests',
         message: expect.stringContaining('30 seconds'),
       });
-      await db.query(
+      await h.query(
         `UPDATE access_tokens SET force_refresh_count = 20, last_force_refresh_at = now() - interval '1 hour'`,
       );
       const spent = await refresh().expect(429);
@@ -207,7 +202,7 @@ describe('TokenModule (e2e)', () => {
       h.fake.inject('/cgi-bin/stable_token', { httpStatus: 502 });
       const res = await getToken(app).expect(502);
       expect(res.body.error).toBe('wechat_unavailable');
-      expect((await db.query('SELECT count(*) FROM access_tokens')).rows[0].count).toBe('0');
+      expect((await h.query('SELECT count(*) FROM access_tokens'))[0].count).toBe('0');
     });
 
     it('should answer 503 naming the variable when the secret is not configured', async () => {

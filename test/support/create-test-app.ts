@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
+import { Pool } from 'pg';
 import { AppModule } from 'src/app.module';
 import { configureApp } from 'src/app.setup';
 import { DEMO_APPS, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
@@ -43,6 +44,8 @@ export interface Harness {
   db: TestDatabase;
   app: NestExpressApplication;
   env: Record<string, string | undefined>;
+  /** Runs SQL on the test database, to arrange or inspect what the service stored. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Starts one more instance of the service on the same database and emulator. */
   startInstance(extra?: Record<string, string | undefined>): Promise<NestExpressApplication>;
   close(): Promise<void>;
@@ -61,13 +64,16 @@ export async function startHarness(extra: Record<string, string | undefined> = {
     return instance;
   };
   const app = await startInstance();
+  const pool = new Pool({ connectionString: db.url, max: 2 });
   return {
     fake,
     db,
     app,
     env,
+    query: async <T>(sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows as T[],
     startInstance,
     async close() {
+      await pool.end();
       await Promise.all(instances.map((instance) => instance.close()));
       await fake.stop();
       await db.drop();
