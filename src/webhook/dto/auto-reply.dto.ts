@@ -6,6 +6,7 @@ import {
   IsArray,
   IsIn,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   MaxLength,
@@ -135,6 +136,7 @@ export class CreateAutoReplyDto {
   eventKey?: string;
 
   @ApiProperty({ type: ReplyDto })
+  @IsObject({ message: 'reply must be an object such as {"type":"text","content":"…"}' })
   @ValidateNested()
   @Type(() => ReplyDto)
   reply: ReplyDto;
