@@ -10,6 +10,7 @@ import { configureApp } from 'src/app.setup';
 import type { Configuration } from 'src/config/configuration';
 import { validate } from 'src/config/env.validation';
 import { isDatabaseDownError } from 'src/database/database-errors';
+import { flushLogs } from 'src/logging/logger.options';
 
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) {
@@ -43,7 +44,10 @@ async function bootstrap(): Promise<void> {
     setInterval(() => server.closeIdleConnections(), 100).unref();
     app
       .close()
-      .then(() => process.exit(0))
+      .then(() => {
+        flushLogs();
+        process.exit(0);
+      })
       .catch((error: unknown) => {
         logger.error(`Shutdown failed: ${String(error)}`);
         process.exit(1);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
+import pino from 'pino';
 import type { AppConfig } from 'src/config/configuration';
 
 /**
@@ -8,20 +9,37 @@ import type { AppConfig } from 'src/config/configuration';
  */
 export function buildLoggerOptions(app: AppConfig): Params {
   return {
-    pinoHttp: {
-      level: app.logLevel,
-      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' },
-      serializers: {
-        req: (req: IncomingMessage & { id?: unknown }) => ({
-          id: req.id,
-          method: req.method,
-          path: (req.url ?? '').split('?')[0],
-        }),
-        res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
+    pinoHttp: [
+      {
+        level: app.logLevel,
+        autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' },
+        serializers: {
+          req: (req: IncomingMessage & { id?: unknown }) => ({
+            id: req.id,
+            method: req.method,
+            path: (req.url ?? '').split('?')[0],
+          }),
+          res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
+        },
+        redact: { paths: ['req.headers', 'res.headers'], remove: true },
+        customSuccessMessage: (req: IncomingMessage, res: ServerResponse, responseTime: number) =>
+          `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${responseTime}ms`,
       },
-      redact: { paths: ['req.headers', 'res.headers'], remove: true },
-      customSuccessMessage: (req: IncomingMessage, res: ServerResponse, responseTime: number) =>
-        `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${responseTime}ms`,
-    },
+      logDestination,
+    ],
   };
+}
+
+/**
+ * Logs go to stdout asynchronously: a slow reader of the pipe (a log shipper) must not stall request handling.
+ * `flushLogs()` writes out what is pending before the process exits.
+ */
+const logDestination = pino.destination({ dest: 1, sync: false });
+
+export function flushLogs(): void {
+  try {
+    logDestination.flushSync();
+  } catch {
+    // Nothing was written yet (the stream is not open): nothing to flush.
+  }
 }

@@ -77,6 +77,8 @@ export class WeChatHttpClient {
       responseType: 'text',
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
+      // WeChat's API never redirects; without redirects axios skips the follow-redirects wrapper.
+      maxRedirects: 0,
     };
     let status: number;
     let raw: string;
