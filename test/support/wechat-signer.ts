@@ -41,7 +41,14 @@ export function toXml(fields: Fields): string {
       return `<${name}>${value}</${name}>`;
     }
     if (Array.isArray(value)) {
-      return `<${name}>${value.map((item) => `<item>${Object.entries(item).map(([k, v]) => element(k, v as string)).join('')}</item>`).join('')}</${name}>`;
+      return `<${name}>${value
+        .map(
+          (item) =>
+            `<item>${Object.entries(item)
+              .map(([k, v]) => element(k, v as string))
+              .join('')}</item>`,
+        )
+        .join('')}</${name}>`;
     }
     return `<${name}>${cdata(value)}</${name}>`;
   };
@@ -68,9 +75,20 @@ export const wechatMessages = {
   text: (content: string, spec: MessageSpec & { msgId?: string } = {}): string =>
     toXml({ ...header(spec, 'text'), Content: content, MsgId: spec.msgId ?? nextMsgId() }),
   image: (spec: MessageSpec = {}): string =>
-    toXml({ ...header(spec, 'image'), PicUrl: 'http://mmbiz.qpic.cn/pic.jpg', MediaId: 'media-image', MsgId: nextMsgId() }),
+    toXml({
+      ...header(spec, 'image'),
+      PicUrl: 'http://mmbiz.qpic.cn/pic.jpg',
+      MediaId: 'media-image',
+      MsgId: nextMsgId(),
+    }),
   voice: (recognition: string | undefined, spec: MessageSpec = {}): string =>
-    toXml({ ...header(spec, 'voice'), MediaId: 'media-voice', Format: 'amr', Recognition: recognition, MsgId: nextMsgId() }),
+    toXml({
+      ...header(spec, 'voice'),
+      MediaId: 'media-voice',
+      Format: 'amr',
+      Recognition: recognition,
+      MsgId: nextMsgId(),
+    }),
   video: (spec: MessageSpec = {}, msgType: 'video' | 'shortvideo' = 'video'): string =>
     toXml({ ...header(spec, msgType), MediaId: 'media-video', ThumbMediaId: 'media-thumb', MsgId: nextMsgId() }),
   location: (spec: MessageSpec = {}): string =>
@@ -83,7 +101,13 @@ export const wechatMessages = {
       MsgId: nextMsgId(),
     }),
   link: (spec: MessageSpec = {}): string =>
-    toXml({ ...header(spec, 'link'), Title: '链接', Description: '描述', Url: 'https://example.com/a', MsgId: nextMsgId() }),
+    toXml({
+      ...header(spec, 'link'),
+      Title: '链接',
+      Description: '描述',
+      Url: 'https://example.com/a',
+      MsgId: nextMsgId(),
+    }),
   event: (event: string, extra: Fields = {}, spec: MessageSpec = {}): string =>
     toXml({ ...header(spec, 'event'), Event: event, ...extra }),
 };
@@ -125,7 +149,8 @@ export class WeChatSigner {
     const encrypt = this.cipher.encrypt(xml, randomBytes(16));
     query.encrypt_type = 'aes';
     query.msg_signature = wechatSignature([this.config.token, timestamp, nonce, encrypt]);
-    const toUserName = String(parseXml(xml).ToUserName ?? '');
+    // Found without parsing, so that deliberately broken messages can be signed too.
+    const toUserName = /<ToUserName><!\[CDATA\[([^\]]*)\]\]><\/ToUserName>/.exec(xml)?.[1] ?? '';
     const body =
       mode === 'safe'
         ? `<xml><ToUserName>${cdata(toUserName)}</ToUserName><Encrypt>${cdata(encrypt)}</Encrypt></xml>`

@@ -66,3 +66,11 @@ describe('XmlCodec', () => {
     expect(typeof parsed).toBe('object');
   });
 });
+
+describe('parseXml after the root', () => {
+  it('should refuse stray closing tags after the root instead of throwing something else', () => {
+    expect(() =>
+      parseXml('<xml><a><![CDATA[K]]></a></xml>CDATA[K]]></EventKey></xml>CDATA[K]]></EventKey></xml>'),
+    ).toThrow(XmlError);
+  });
+});

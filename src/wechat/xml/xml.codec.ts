@@ -52,11 +52,16 @@ export function parseXml(xml: string): XmlNode {
   parser.on('end', () => {
     rootEnd = (parser as unknown as { saxParser: { position: number } }).saxParser.position;
   });
-  parser.parseString(xml, (error: unknown, parsed: unknown) => {
-    calls += 1;
+  try {
+    parser.parseString(xml, (error: unknown, parsed: unknown) => {
+      calls += 1;
+      failure = failure ?? error;
+      result = parsed;
+    });
+  } catch (error) {
+    // xml2js rethrows errors that sax raises after the root element has closed (e.g. a stray closing tag).
     failure = failure ?? error;
-    result = parsed;
-  });
+  }
   // xml2js stops at the end of the first root and ignores what follows: anything but whitespace there is malformed.
   if (failure || result === undefined || calls !== 1 || rootEnd < 0 || xml.slice(rootEnd).trim() !== '') {
     throw new XmlError('malformed', 'the XML is malformed');
