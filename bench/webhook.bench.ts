@@ -1,0 +1,165 @@
+import type autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import {
+  fmt,
+  freePort,
+  load,
+  LoadResult,
+  medianOf,
+  memoryOf,
+  ROOT,
+  RunningProcess,
+  spawnAndWait,
+  startService,
+} from 'bench/support';
+import { DEMO_APPS } from 'test/fake-wechat/fake-wechat.server';
+import { createTestDatabase } from 'test/support/test-database';
+import { WebhookMode, WeChatSigner, wechatMessages } from 'test/support/wechat-signer';
+
+const OA = DEMO_APPS[0];
+const TOKEN = 'benchToken2026';
+const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+const ADMIN_KEY = 'bench-admin-key-0123456789';
+const RUNS = 3;
+const DURATION_S = 10;
+/** The server gets core 0, the load generator (this process) core 1. */
+const SERVER_CPU = '0';
+const LOAD_CPU = '1';
+const TARGET_RATIO = 0.65;
+
+/**
+ * Issue #4's benchmark: text message → passive reply, 50 connections, a distinct MsgId per request, on PostgreSQL,
+ * plaintext and safe mode, against the bare node:http floor (bench/floor-webhook.ts) in the same run. Prints
+ * requests/s, p50/p99, peak RSS and the ratio to the floor (medians of RUNS runs, interleaved).
+ */
+export async function run(): Promise<void> {
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-if-stale.js')], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync('taskset', ['-cp', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+  const db = await createTestDatabase();
+  const env = {
+    NODE_ENV: 'production',
+    DATABASE_URL: db.url,
+    DATA_ENCRYPTION_KEY: Buffer.alloc(32, 4).toString('base64'),
+    ADMIN_API_KEY: ADMIN_KEY,
+    WECHAT_API_BASE: 'http://127.0.0.1:9',
+    WECHAT_OA_APPID: OA.appid,
+    WECHAT_OA_TOKEN: TOKEN,
+    WECHAT_OA_AES_KEY: AES_KEY,
+  };
+  let service: RunningProcess | undefined;
+  let floor: RunningProcess | undefined;
+  try {
+    service = await startService(env, await freePort(), SERVER_CPU);
+    const floorPort = await freePort();
+    floor = await spawnAndWait(
+      process.execPath,
+      [
+        '-r',
+        'ts-node/register/transpile-only',
+        '-r',
+        'tsconfig-paths/register',
+        join(ROOT, 'bench', 'floor-webhook.ts'),
+      ],
+      { ...env, PORT: String(floorPort), TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
+      floorPort,
+      { cpu: SERVER_CPU },
+    );
+    const rule = await fetch(`${service.url}/admin/auto-replies`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-admin-key': ADMIN_KEY },
+      body: JSON.stringify({ match: 'exact', keyword: '你好', reply: { type: 'text', content: '你好呀' } }),
+    });
+    if (rule.status !== 201) {
+      throw new Error(`could not add the bench rule: ${rule.status}`);
+    }
+
+    const signer = new WeChatSigner({ token: TOKEN, aesKey: AES_KEY, appId: OA.appid });
+    let sent = 0;
+    const webhookLoad = async (url: string, mode: WebhookMode): Promise<LoadResult & { total: number }> => {
+      // Bodies are made before the run so the load generator spends its core on sending, not on AES.
+      const pool = Array.from({ length: 60_000 }, () => {
+        sent += 1;
+        return signer.sign(wechatMessages.text('你好', { from: `o-bench-${sent % 1000}` }), mode);
+      });
+      const first = pool[0];
+      let next = 0;
+      const query = (q: Record<string, string>) => new URLSearchParams(q).toString();
+      const result = await load({
+        url,
+        duration: DURATION_S,
+        connections: 50,
+        requests: [
+          {
+            method: 'POST',
+            path: `/wechat/webhook?${query(first.query)}`,
+            headers: { 'content-type': 'text/xml' },
+            setupRequest: (request: autocannon.Request) => {
+              const signed = pool[next % pool.length];
+              next += 1;
+              return { ...request, path: `/wechat/webhook?${query(signed.query)}`, body: signed.body };
+            },
+          },
+        ],
+      });
+      return { ...result, total: next };
+    };
+
+    // One request of each kind first: the answer must be the passive reply, or the figures mean nothing.
+    for (const mode of ['plain', 'safe'] as const) {
+      for (const target of [service, floor]) {
+        const signed = signer.sign(wechatMessages.text('你好'), mode);
+        const res = await fetch(`${target.url}/wechat/webhook?${new URLSearchParams(signed.query)}`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/xml' },
+          body: signed.body,
+        });
+        const reply = signer.openReply(await res.text());
+        if (res.status !== 200 || !reply.includes('你好呀')) {
+          throw new Error(
+            `${target === floor ? 'floor' : 'service'} ${mode}: unexpected answer ${res.status} ${reply}`,
+          );
+        }
+      }
+    }
+
+    const lines: string[] = [];
+    for (const mode of ['plain', 'safe'] as const) {
+      const floorRuns: LoadResult[] = [];
+      const serviceRuns: LoadResult[] = [];
+      await webhookLoad(service.url, mode);
+      await webhookLoad(floor.url, mode);
+      for (let i = 0; i < RUNS; i += 1) {
+        floorRuns.push(await webhookLoad(floor.url, mode));
+        const measured = await webhookLoad(service.url, mode);
+        serviceRuns.push(measured);
+      }
+      const f = medianOf(floorRuns);
+      const s = medianOf(serviceRuns);
+      const ratio = s.rps / f.rps;
+      lines.push(
+        `${mode.padEnd(5)} floor   ${fmt(f)}`,
+        `${mode.padEnd(5)} service ${fmt(s)}  → ${ratio.toFixed(2)}× the floor (target ≥ ${TARGET_RATIO}×, p99 ≤ 25 ms)`,
+        `      runs: floor ${floorRuns.map((r) => Math.round(r.rps)).join(' / ')}, service ${serviceRuns.map((r) => Math.round(r.rps)).join(' / ')} req/s`,
+      );
+    }
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    const { rows } = await client.query<{ total: string; distinct: string; replied: string }>(
+      `SELECT count(*) AS total, count(DISTINCT dedupe_key) AS distinct,
+              count(*) FILTER (WHERE reply LIKE '<xml>%') AS replied FROM wechat_inbound_messages`,
+    );
+    await client.end();
+    lines.push(
+      `recorded: ${rows[0].total} messages (${rows[0].distinct} distinct MsgIds, ${rows[0].replied} with their passive reply stored)`,
+      `peak RSS: service ${memoryOf(service.pid).peakMiB} MiB, floor ${memoryOf(floor.pid).peakMiB} MiB`,
+      `server pinned to CPU ${SERVER_CPU}, load generator to CPU ${LOAD_CPU}; ${RUNS} runs of ${DURATION_S} s, 50 connections, medians`,
+    );
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await service?.stop();
+    await floor?.stop();
+    await db.drop();
+  }
+}
