@@ -102,6 +102,9 @@ interface RunResult {
   errors: number;
   /** CPU milliseconds the service process spent per completed round trip. */
   serviceCpuMs: number;
+  /** Share of one core the service and this process (load + emulator) used: is either the bottleneck? */
+  serviceBusy: number;
+  benchBusy: number;
 }
 
 async function measure(service: string, fake: FakeWeChat, durationMs: number): Promise<RunResult> {
@@ -130,7 +133,15 @@ async function measure(service: string, fake: FakeWeChat, durationMs: number): P
   }
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { perSecond: latencies.length / elapsedS, p50: at(0.5), p99: at(0.99), errors, serviceCpuMs: NaN };
+  return {
+    perSecond: latencies.length / elapsedS,
+    p50: at(0.5),
+    p99: at(0.99),
+    errors,
+    serviceCpuMs: NaN,
+    serviceBusy: NaN,
+    benchBusy: NaN,
+  };
 }
 
 /** CPU seconds (user + system) a process has used so far (Linux /proc; clock ticks of 1/100 s). */
@@ -171,19 +182,29 @@ export async function run(): Promise<void> {
   const pid = child.child.pid ?? 0;
   try {
     await measure(service, fake, WARMUP_MS);
+    // Other work on the machine skews every figure: say how busy it was.
+    const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const runs: RunResult[] = [];
     for (let i = 0; i < RUNS; i += 1) {
       fake.resetCalls();
       const cpuBefore = cpuSeconds(pid);
+      const ownBefore = process.cpuUsage();
       const result = await measure(service, fake, DURATION_MS);
       const trips = (result.perSecond * DURATION_MS) / 1000;
-      runs.push({ ...result, serviceCpuMs: ((cpuSeconds(pid) - cpuBefore) * 1000) / Math.max(trips, 1) });
+      const own = process.cpuUsage(ownBefore);
+      const serviceCpuS = cpuSeconds(pid) - cpuBefore;
+      runs.push({
+        ...result,
+        serviceCpuMs: (serviceCpuS * 1000) / Math.max(trips, 1),
+        serviceBusy: (serviceCpuS * 1000) / DURATION_MS,
+        benchBusy: (own.user + own.system) / 1000 / DURATION_MS,
+      });
     }
     const lines = [
-      `OAuth round trips (authorize → WeChat 允许${MINT_CODES ? ' (codes minted in-process)' : ''} → callback → /api/me), new user each, ${CONNECTIONS} concurrent browsers, ${RUNS} x ${DURATION_MS / 1000} s on PostgreSQL:`,
+      `OAuth round trips (authorize → WeChat 允许${MINT_CODES ? ' (codes minted in-process)' : ''} → callback → /api/me), new user each, ${CONNECTIONS} concurrent browsers, ${RUNS} x ${DURATION_MS / 1000} s on PostgreSQL (load average before: ${loadBefore}):`,
       ...runs.map(
         (r, i) =>
-          `  run ${i + 1}: ${r.perSecond.toFixed(0)} round trips/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}, service CPU ${r.serviceCpuMs.toFixed(2)} ms/round trip`,
+          `  run ${i + 1}: ${r.perSecond.toFixed(0)} round trips/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}, service CPU ${r.serviceCpuMs.toFixed(2)} ms/round trip (service ${(r.serviceBusy * 100).toFixed(0)}% of a core, load + emulator ${(r.benchBusy * 100).toFixed(0)}%)`,
       ),
       `  median: ${median(runs.map((r) => r.perSecond)).toFixed(0)} round trips/s, p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms (target ≥ 300/s); service CPU ${median(runs.map((r) => r.serviceCpuMs)).toFixed(2)} ms per round trip`,
     ];

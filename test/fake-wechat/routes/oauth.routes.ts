@@ -218,10 +218,14 @@ function avatarOf(user: FakeOAuthUser, request: FakeRequest): string {
 }
 
 /** Validates the authorize request like open.weixin.qq.com; returns the parsed request or WeChat's error page. */
-function parseAuthorize(
-  fake: FakeWeChat,
-  params: Record<string, string>,
-): { appid: string; redirectUri: string; scope: OAuthScope; state: string } | FakeResponse {
+interface AuthorizeRequest {
+  appid: string;
+  redirectUri: string;
+  scope: OAuthScope;
+  state: string;
+}
+
+function parseAuthorize(fake: FakeWeChat, params: Record<string, string>): AuthorizeRequest | FakeResponse {
   const { appid, redirect_uri: redirectUri, response_type: responseType, scope } = params;
   const state = params.state ?? '';
   if (!appid) {
@@ -267,8 +271,8 @@ function redirectBack(redirectUri: string, params: Record<string, string>): Fake
   return { status: 302, headers: { location: withQuery(redirectUri, params) }, body: '' };
 }
 
-function consentPage(fake: FakeWeChat, request: FakeRequest, params: ReturnType<typeof parseAuthorize>): FakeResponse {
-  const { appid, redirectUri, scope, state } = params as Exclude<typeof params, FakeResponse>;
+function consentPage(fake: FakeWeChat, request: FakeRequest, params: AuthorizeRequest): FakeResponse {
+  const { appid, redirectUri, scope, state } = params;
   const me = oauthState(fake).current;
   const user: FakeOAuthUser = { ...DEFAULT_OAUTH_USER, ...me };
   const hidden = (name: string, value: string) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
