@@ -15,7 +15,13 @@ export interface InboundRecord {
   encrypted: boolean;
 }
 
-export type ClaimResult = { claimed: true; id: string } | { claimed: false; id: string; reply: string | null };
+export interface ClaimResult {
+  /** This delivery recorded the message (it is the first). */
+  claimed: boolean;
+  id: string;
+  /** The reply recorded so far: null while the first delivery is still working on it. */
+  reply: string | null;
+}
 
 /** Inbound messages, recorded once: the unique (to_user_name, dedupe_key) is where WeChat's retries meet. */
 @Injectable()
@@ -24,14 +30,16 @@ export class InboundMessageRepository {
 
   /**
    * Records the message, or finds the earlier delivery of it, in one statement. The first delivery claims it (and
-   * must settle the reply); a retry, here or on another instance, gets the row and whatever reply it has so far.
+   * must settle the reply, unless it is given here already); a retry, here or on another instance, gets the row and
+   * whatever reply it has so far.
    */
-  async claim(record: InboundRecord): Promise<ClaimResult> {
+  async claim(record: InboundRecord, reply: string | null = null): Promise<ClaimResult> {
     const rows = await queryRows<{ id: string; reply: string | null; inserted: boolean }>(
       this.dataSource,
       `INSERT INTO wechat_inbound_messages AS m
-         (to_user_name, dedupe_key, from_user_name, msg_type, event, msg_id, wechat_create_time, fields, encrypted)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
+         (to_user_name, dedupe_key, from_user_name, msg_type, event, msg_id, wechat_create_time, fields, encrypted,
+          reply, replied_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, CASE WHEN $10::text IS NULL THEN NULL ELSE now() END)
        ON CONFLICT ON CONSTRAINT "UQ_wechat_inbound_messages_to_user_dedupe_key"
          DO UPDATE SET dedupe_key = m.dedupe_key
        RETURNING m.id, m.reply, (m.xmax = 0) AS inserted`,
@@ -45,10 +53,11 @@ export class InboundMessageRepository {
         record.createTime,
         JSON.stringify(record.fields),
         record.encrypted,
+        reply,
       ],
     );
     const row = rows[0];
-    return row.inserted ? { claimed: true, id: row.id } : { claimed: false, id: row.id, reply: row.reply };
+    return { claimed: row.inserted, id: row.id, reply: row.reply };
   }
 
   /** Sets the reply once; returns the reply that stands (an earlier one wins, e.g. `success` after the deadline). */

@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import { AppException } from 'src/common/errors/app-exception';
 import type { Configuration } from 'src/config/configuration';
 import { MessageHandler, runPipeline, WEBHOOK_HANDLERS } from 'src/webhook/handlers/message-handler';
-import { InboundMessageRepository } from 'src/webhook/inbound-message.repository';
+import { InboundMessageRepository, InboundRecord } from 'src/webhook/inbound-message.repository';
 import { MessageCipher, MessageCipherError } from 'src/wechat/crypto/message-cipher';
 import { dedupeKey, InboundMessage, InboundMessageError, parseInbound } from 'src/wechat/messages/inbound-message';
 import { buildEncryptedEnvelope, buildReply } from 'src/wechat/messages/reply';
@@ -144,7 +144,7 @@ export class WebhookService {
 
   /** The reply of this message: worked out by the first delivery, read back by its retries. */
   private async replyOnce(message: InboundMessage, encrypted: boolean, deadline: number): Promise<string> {
-    const claim = await this.messages.claim({
+    const record: InboundRecord = {
       toUserName: message.toUserName,
       dedupeKey: dedupeKey(message),
       fromUserName: message.fromUserName,
@@ -154,10 +154,22 @@ export class WebhookService {
       createTime: message.createTime,
       fields: message.raw,
       encrypted,
-    });
+    };
+    if (!this.handlers.some((handler) => handler.changesState(message))) {
+      // Nothing changes: work the reply out first and record it with the message in one statement. A retry works it
+      // out again, but gets the reply that was recorded.
+      const claim = await this.messages.claim(record, await this.runHandlers(message, deadline));
+      return claim.claimed ? (claim.reply ?? SUCCESS) : (claim.reply ?? (await this.awaitReply(claim.id, deadline)));
+    }
+    const claim = await this.messages.claim(record);
     if (!claim.claimed) {
       return claim.reply ?? (await this.awaitReply(claim.id, deadline));
     }
+    return this.messages.settleReply(claim.id, await this.runHandlers(message, deadline));
+  }
+
+  /** The pipeline's reply XML, or `success` when it has nothing to say, fails, or is not done in time. */
+  private async runHandlers(message: InboundMessage, deadline: number): Promise<string> {
     const work = runPipeline(this.handlers, message).then((reply) =>
       reply
         ? buildReply(reply, {
@@ -167,20 +179,18 @@ export class WebhookService {
           })
         : SUCCESS,
     );
-    let built: string;
     try {
       const outcome = await withDeadline(work, deadline - SETTLE_MARGIN_MS - Date.now(), SUCCESS);
-      built = outcome.value;
       if (outcome.late) {
         work.catch((error: unknown) => this.logger.error(`A late handler failed: ${String(error)}`));
       }
+      return outcome.value;
     } catch (error) {
       this.logger.error(
         `Handlers failed on ${dedupeKey(message)}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       );
-      built = SUCCESS;
+      return SUCCESS;
     }
-    return this.messages.settleReply(claim.id, built);
   }
 
   /** A retry that arrived while the first delivery is still working: wait for its reply, up to the deadline. */

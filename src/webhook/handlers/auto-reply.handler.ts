@@ -9,6 +9,10 @@ import type { Reply } from 'src/wechat/messages/reply';
 export class AutoReplyHandler implements MessageHandler {
   constructor(private readonly rules: AutoReplyService) {}
 
+  changesState(): boolean {
+    return false;
+  }
+
   async handle(message: InboundMessage, next: NextHandler): Promise<Reply | null> {
     let reply: Reply | null = null;
     if (message.kind === 'message' && message.msgType === 'text') {

@@ -7,6 +7,12 @@ export type NextHandler = () => Promise<Reply | null>;
 /** One step of the ordered webhook pipeline: answer, or pass on to `next` (EasyWeChat's `($message, $next)`). */
 export interface MessageHandler {
   handle(message: InboundMessage, next: NextHandler): Promise<Reply | null>;
+  /**
+   * True when handling `message` changes something (e.g. a follower row). Such messages are claimed in the database
+   * before the pipeline runs, so a retry never runs it twice; for the others the reply is worked out first and
+   * recorded with the message in one statement.
+   */
+  changesState(message: InboundMessage): boolean;
 }
 
 /** The ordered handlers: subscribe, unsubscribe, auto-reply. */

@@ -22,6 +22,10 @@ export class SubscribeHandler implements MessageHandler {
     this.welcomeText = oa.welcomeText;
   }
 
+  changesState(message: InboundMessage): boolean {
+    return message.kind === 'event' && message.event === 'subscribe';
+  }
+
   async handle(message: InboundMessage, next: NextHandler): Promise<Reply | null> {
     if (message.kind !== 'event' || message.event !== 'subscribe') {
       return next();

@@ -19,6 +19,10 @@ export class UnsubscribeHandler implements MessageHandler {
     this.appId = config.get('wechat', { infer: true }).oa.appId;
   }
 
+  changesState(message: InboundMessage): boolean {
+    return message.kind === 'event' && message.event === 'unsubscribe';
+  }
+
   async handle(message: InboundMessage, next: NextHandler): Promise<Reply | null> {
     if (message.kind !== 'event' || message.event !== 'unsubscribe') {
       return next();
