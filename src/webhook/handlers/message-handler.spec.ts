@@ -1,0 +1,34 @@
+import { MessageHandler, runPipeline } from 'src/webhook/handlers/message-handler';
+import type { InboundMessage } from 'src/wechat/messages/inbound-message';
+import type { Reply } from 'src/wechat/messages/reply';
+
+const message = { kind: 'message', msgType: 'text', content: 'hi' } as InboundMessage;
+
+function handler(name: string, log: string[], answer?: Reply): MessageHandler {
+  return {
+    changesState: () => false,
+    handle: async (_message, next) => {
+      log.push(name);
+      return answer ?? next();
+    },
+  };
+}
+
+describe('runPipeline', () => {
+  it('should run the handlers in order until one answers', async () => {
+    const log: string[] = [];
+    const reply = await runPipeline(
+      [handler('a', log), handler('b', log, { type: 'text', content: 'b' }), handler('c', log)],
+      message,
+    );
+    expect(reply).toEqual({ type: 'text', content: 'b' });
+    expect(log).toEqual(['a', 'b']);
+  });
+
+  it('should end in null (success) when nobody answers', async () => {
+    const log: string[] = [];
+    expect(await runPipeline([handler('a', log), handler('b', log)], message)).toBeNull();
+    expect(await runPipeline([], message)).toBeNull();
+    expect(log).toEqual(['a', 'b']);
+  });
+});
