@@ -31,13 +31,16 @@ export function nextMsgId(): string {
   return `${Date.now()}${String(sequence).padStart(6, '0')}${randomInt(0, 1000)}`;
 }
 
+/** Fields WeChat sends as bare numbers. */
+const BARE = new Set(['MsgId', 'MsgID', 'CreateTime']);
+
 /** WeChat's XML: strings in CDATA, numbers bare, arrays of objects as repeated `item`s. */
 export function toXml(fields: Fields): string {
   const element = (name: string, value: Fields[string]): string => {
     if (value === undefined) {
       return '';
     }
-    if (typeof value === 'number') {
+    if (typeof value === 'number' || (BARE.has(name) && /^\d+$/.test(value as string))) {
       return `<${name}>${value}</${name}>`;
     }
     if (Array.isArray(value)) {
