@@ -137,7 +137,8 @@ function rawFields(node: XmlNode): Record<string, string> {
   const raw: Record<string, string> = {};
   for (const key of Object.keys(node)) {
     const value = node[key];
-    if (typeof value === 'string') {
+    // A compatible-mode body also carries the ciphertext: it is not part of the message and is never kept.
+    if (typeof value === 'string' && key !== 'Encrypt') {
       raw[key] = value;
     }
   }
