@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ADMIN_KEY, Harness, OA_APP, startHarness } from 'test/support/create-test-app';
 import { nextMsgId, WebhookMode, WeChatSigner, wechatMessages } from 'test/support/wechat-signer';
+import { SessionService } from 'src/identity/session.service';
 import { parseXml } from 'src/wechat/xml/xml.codec';
 
 const TOKEN = 'webhookTestToken42';
@@ -150,6 +151,19 @@ describe('WebhookController (e2e)', () => {
         'o-new-fan',
       ]);
       expect(rows).toEqual([{ appid: OA_APP.appid, source: 'official_account', subscribed: true }]);
+    });
+
+    it('should show the follower as a subscribed official-account identity in /api/me, then unsubscribed', async () => {
+      const at = Math.floor(Date.now() / 1000);
+      await send(wechatMessages.event('subscribe', {}, { from: 'o-me-fan', createTime: at })).expect(200);
+      const { rows } = await db.query('SELECT user_id FROM wechat_identities WHERE openid = $1', ['o-me-fan']);
+      const { token } = await h.app.get(SessionService).issue(rows[0].user_id);
+      const me = () => admin().get('/api/me').set('Authorization', `Bearer ${token}`).expect(200);
+      expect((await me()).body.identities).toEqual([
+        { appid: OA_APP.appid, openid: 'o-me-fan', source: 'official_account', subscribed: true },
+      ]);
+      await send(wechatMessages.event('unsubscribe', {}, { from: 'o-me-fan', createTime: at + 1 })).expect(200);
+      expect((await me()).body.identities[0].subscribed).toBe(false);
     });
 
     it('should greet a follower who came through a parametric QR code (qrscene_)', async () => {
