@@ -144,6 +144,25 @@ export async function run(): Promise<void> {
         `      runs: floor ${floorRuns.map((r) => Math.round(r.rps)).join(' / ')}, service ${serviceRuns.map((r) => Math.round(r.rps)).join(' / ')} req/s`,
       );
     }
+    // The framework's own ceiling: the same service refusing every request at the signature guard (401: no parsing,
+    // no database). The webhook cannot be faster than this inside the Nest/express request path.
+    const refusedRuns: LoadResult[] = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      refusedRuns.push(
+        await load({
+          url: `${service.url}/wechat/webhook?signature=0&timestamp=1&nonce=2`,
+          method: 'POST',
+          headers: { 'content-type': 'text/xml' },
+          body: wechatMessages.text('你好'),
+          duration: DURATION_S,
+          connections: 50,
+        }),
+      );
+    }
+    const refused = medianOf(refusedRuns);
+    lines.push(
+      `ceiling service refusing at the guard (401): ${Math.round(refused.rps)} req/s, p50 ${refused.p50} ms, p99 ${refused.p99} ms`,
+    );
     const client = new Client({ connectionString: db.url });
     await client.connect();
     const { rows } = await client.query<{ total: string; distinct: string; replied: string }>(
