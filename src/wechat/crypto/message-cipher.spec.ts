@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { MessageCipher, MessageCipherError, decodeAesKey } from 'src/wechat/crypto/message-cipher';
 import { pkcs7Pad, pkcs7Unpad } from 'src/wechat/crypto/pkcs7';
 import { verifySignature, wechatSignature } from 'src/wechat/crypto/signature';
-import vectors from 'src/wechat/crypto/wechat-test-vectors.json';
+import { vectors } from 'test/support/wechat-vectors';
 
 const KEY_A = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const KEY_B = 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut';

@@ -4,7 +4,7 @@ import {
   sessionSignature,
   verifySessionSignature,
 } from 'src/wechat/crypto/mini-program-cipher';
-import vectors from 'src/wechat/crypto/wechat-test-vectors.json';
+import { vectors } from 'test/support/wechat-vectors';
 
 describe(MiniProgramCipher.name, () => {
   const vector = vectors.miniProgramDecrypt[0];

@@ -15,3 +15,21 @@ export function verifySignature(token: string, parts: readonly string[], signatu
   }
   return safeEqual(wechatSignature([token, ...parts]), signature.toLowerCase());
 }
+
+/**
+ * The JS-SDK `wx.config` signature (JS-SDK 附录1): sha1 of `key=value` pairs sorted by key and joined with `&`;
+ * the page URL without its `#` fragment.
+ */
+export function jssdkSignature(fields: {
+  jsapi_ticket: string;
+  noncestr: string;
+  timestamp: string;
+  url: string;
+}): string {
+  const withoutFragment = { ...fields, url: fields.url.split('#')[0] };
+  const query = Object.keys(withoutFragment)
+    .sort()
+    .map((key) => `${key}=${withoutFragment[key as keyof typeof withoutFragment]}`)
+    .join('&');
+  return createHash('sha1').update(query, 'utf8').digest('hex');
+}
