@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       'Access tokens for your other services:',
       `  curl -s "${service}/admin/token?appid=${SANDBOX_ENV.WECHAT_MP_APPID}" -H "X-Admin-Key: ${SANDBOX_ENV.ADMIN_API_KEY}"`,
       'Official account webhook (a signed message, as WeChat sends it):',
-      `  WEBHOOK_URL=${service}/wechat/webhook WECHAT_OA_TOKEN=${SANDBOX_ENV.WECHAT_OA_TOKEN} WECHAT_OA_APPID=${SANDBOX_ENV.WECHAT_OA_APPID} npm run wechat:send -- text "你好"`,
+      `  WEBHOOK_URL=${service}/wechat/webhook WECHAT_OA_TOKEN=${SANDBOX_ENV.WECHAT_OA_TOKEN} WECHAT_OA_APPID=${SANDBOX_ENV.WECHAT_OA_APPID} WECHAT_OA_AES_KEY=${SANDBOX_ENV.WECHAT_OA_AES_KEY} npm run wechat:send -- text "你好"`,
       'H5 login in a browser: open',
       `  ${service}/  and click 微信登录 (the emulator shows WeChat's 允许 / 拒绝 page)`,
       'Ctrl-C stops both.',
