@@ -36,12 +36,4 @@ export class SessionRepository {
       [tokenHash],
     );
   }
-
-  async revokeAllForUser(userId: string): Promise<void> {
-    await queryRows(
-      this.dataSource,
-      `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`,
-      [userId],
-    );
-  }
 }

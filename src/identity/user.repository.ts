@@ -113,15 +113,6 @@ export class UserRepository {
     return rows[0]?.userId ?? null;
   }
 
-  async findIdentityOwner(appid: string, openid: string): Promise<string | null> {
-    const rows = await queryRows<{ userId: string }>(
-      this.dataSource,
-      `SELECT user_id AS "userId" FROM wechat_identities WHERE appid = $1 AND openid = $2`,
-      [appid, openid],
-    );
-    return rows[0]?.userId ?? null;
-  }
-
   async findUser(userId: string): Promise<UserRow | null> {
     const rows = await queryRows<UserRow>(
       this.dataSource,
