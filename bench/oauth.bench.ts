@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { freePort } from 'test/support/free-port';
 import { DEMO_APPS, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { mintOAuthCode, setAuthorizeMode } from 'test/fake-wechat/routes/oauth.routes';
 import { startServiceProcess } from 'test/support/service-process';
@@ -28,17 +28,6 @@ interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS * 2 });

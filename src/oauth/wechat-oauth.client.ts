@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { WeChatHttpClient } from 'src/wechat/http/wechat-http.client';
+import type { WeChatProfile } from 'src/identity/entities/wechat-identity.entity';
 
 export type OAuthScope = 'snsapi_base' | 'snsapi_userinfo';
 
@@ -18,16 +19,9 @@ export interface WebAccessToken {
   unionid?: string;
 }
 
-export interface WebUserInfo {
+/** `/sns/userinfo`: the profile fields we keep, plus the openid. */
+export interface WebUserInfo extends WeChatProfile {
   openid: string;
-  nickname?: string;
-  sex?: number;
-  province?: string;
-  city?: string;
-  country?: string;
-  headimgurl?: string;
-  privilege?: string[];
-  unionid?: string;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { setAuthorizeMode, setOAuthUser } from 'test/fake-wechat/routes/oauth.routes';
-import { freePort, launchPhoneBrowser, PhoneBrowser, TEST_OUTPUT } from 'test/support/browser';
+import { launchPhoneBrowser, PhoneBrowser, TEST_OUTPUT } from 'test/support/browser';
+import { freePort } from 'test/support/free-port';
 import { Harness, startHarness } from 'test/support/create-test-app';
 
 /** The web login as a person does it: a real chromium, the service on a real port, WeChat's consent page. */

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Client } from 'pg';
 import request from 'supertest';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
 import {
@@ -17,16 +16,12 @@ const DAY_MS = 24 * 3600_000;
 
 describe('OAuthModule (e2e)', () => {
   let h: Harness;
-  let db: Client;
 
   beforeAll(async () => {
     h = await startHarness({ PUBLIC_BASE_URL });
-    db = new Client({ connectionString: h.db.url });
-    await db.connect();
   });
 
   afterAll(async () => {
-    await db.end();
     await h.close();
   });
 
@@ -38,7 +33,7 @@ describe('OAuthModule (e2e)', () => {
   });
 
   const server = (app: NestExpressApplication = h.app) => app.getHttpServer();
-  const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params)).rows[0].count);
+  const count = async (sql: string, params: unknown[] = []) => Number((await h.query(sql, params))[0].count);
   const users = () => count('SELECT count(*) FROM users');
 
   const cookieFrom = (setCookie: string[] | undefined, name: string): string | undefined =>
@@ -152,9 +147,7 @@ describe('OAuthModule (e2e)', () => {
       expect(setCookie).toMatch(/Path=\/oauth/);
       expect(setCookie).toMatch(/Max-Age=600/);
       expect(setCookie).not.toMatch(/Secure/);
-      const { rows } = await db.query(
-        'SELECT state_hash, browser_hash, expires_at - created_at AS ttl FROM oauth_states',
-      );
+      const rows = await h.query('SELECT state_hash, browser_hash, expires_at - created_at AS ttl FROM oauth_states');
       const texts = JSON.stringify(rows);
       expect(texts).not.toContain(state);
       expect(texts).not.toContain(browser.replace('wx_oauth=', ''));
@@ -193,7 +186,7 @@ describe('OAuthModule (e2e)', () => {
         countryCode: null,
         identities: [{ appid: OA_APP.appid, openid: result.user.openid, source: 'official_account', subscribed: null }],
       });
-      const { rows } = await db.query('SELECT profile FROM wechat_identities WHERE openid = $1', [result.user.openid]);
+      const rows = await h.query('SELECT profile FROM wechat_identities WHERE openid = $1', [result.user.openid]);
       expect(rows[0].profile).toEqual({
         nickname: '张三',
         sex: 1,
@@ -209,7 +202,7 @@ describe('OAuthModule (e2e)', () => {
       const result = await login();
       const [refreshToken] = issuedRefreshTokens(h.fake, result.user.openid);
       expect(refreshToken).toBeDefined();
-      const { rows } = await db.query(
+      const rows = await h.query<{ refresh_token_sealed: string; refresh_token_expires_at: Date }>(
         'SELECT refresh_token_sealed, refresh_token_expires_at FROM wechat_identities WHERE openid = $1',
         [result.user.openid],
       );
@@ -322,7 +315,7 @@ describe('OAuthModule (e2e)', () => {
       setOAuthUser(h.fake, {});
       const started = await startLogin();
       const callbackPath = await wechatAnswers(started.location);
-      await db.query(`UPDATE oauth_states SET expires_at = now() - interval '1 second'`);
+      await h.query(`UPDATE oauth_states SET expires_at = now() - interval '1 second'`);
       await request(server()).get(callbackPath).set('Cookie', [started.browser]).expect(400);
       await request(server())
         .get(callbackPath.replace(/state=[0-9a-f]+/, `state=${'a'.repeat(48)}`))
@@ -491,7 +484,7 @@ describe('OAuthModule (e2e)', () => {
 
     it('should answer 409 reauthorize without calling WeChat when the kept refresh_token is past 30 days', async () => {
       const result = await login();
-      await db.query(
+      await h.query(
         `UPDATE wechat_identities SET refresh_token_expires_at = now() - interval '1 second' WHERE openid = $1`,
         [result.user.openid],
       );

@@ -1,5 +1,5 @@
-import request from 'supertest';
 import { Client } from 'pg';
+import request from 'supertest';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ADMIN_KEY, Harness, OA_APP, startHarness } from 'test/support/create-test-app';
 import { nextMsgId, WebhookMode, WeChatSigner, wechatMessages } from 'test/support/wechat-signer';
@@ -13,7 +13,6 @@ const WELCOME = '欢迎关注 🎉';
 
 describe('WebhookController (e2e)', () => {
   let h: Harness;
-  let db: Client;
   const signer = new WeChatSigner({ token: TOKEN, aesKey: AES_KEY, appId: OA_APP.appid });
 
   beforeAll(async () => {
@@ -24,12 +23,9 @@ describe('WebhookController (e2e)', () => {
       WECHAT_OA_WELCOME_TEXT: WELCOME,
       WECHAT_OA_DOMAIN_VERIFY: 'AbC123xyz',
     });
-    db = new Client({ connectionString: h.db.url });
-    await db.connect();
   });
 
   afterAll(async () => {
-    await db.end();
     await h.close();
   });
 
@@ -47,7 +43,7 @@ describe('WebhookController (e2e)', () => {
       .send(signed.body);
   };
   const admin = () => request(h.app.getHttpServer());
-  const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params)).rows[0].count);
+  const count = async (sql: string, params: unknown[] = []) => Number((await h.query(sql, params))[0].count);
   const recorded = (msgId: string) => count('SELECT count(*) FROM wechat_inbound_messages WHERE msg_id = $1', [msgId]);
   const totalRecorded = () => count('SELECT count(*) FROM wechat_inbound_messages');
   const addRule = (rule: object) => admin().post('/admin/auto-replies').set('X-Admin-Key', ADMIN_KEY).send(rule);
@@ -81,7 +77,7 @@ describe('WebhookController (e2e)', () => {
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
       expect(res.text).toBe('success');
       expect(await recorded(msgId)).toBe(1);
-      const { rows } = await db.query('SELECT msg_type, fields, reply FROM wechat_inbound_messages WHERE msg_id = $1', [
+      const rows = await h.query('SELECT msg_type, fields, reply FROM wechat_inbound_messages WHERE msg_id = $1', [
         msgId,
       ]);
       expect(rows[0]).toMatchObject({ msg_type: 'text', reply: 'success', fields: { Content: '随便说说' } });
@@ -111,7 +107,7 @@ describe('WebhookController (e2e)', () => {
       const msgId = String(parseXml(xml).MsgId);
       const res = await send(xml).expect(200);
       expect(res.text).toBe('success');
-      const { rows } = await db.query('SELECT msg_type FROM wechat_inbound_messages WHERE msg_id = $1', [msgId]);
+      const rows = await h.query('SELECT msg_type FROM wechat_inbound_messages WHERE msg_id = $1', [msgId]);
       expect(rows).toEqual([{ msg_type: type }]);
     });
 
@@ -147,7 +143,7 @@ describe('WebhookController (e2e)', () => {
         MsgType: 'text',
         Content: WELCOME,
       });
-      const { rows } = await db.query('SELECT appid, source, subscribed FROM wechat_identities WHERE openid = $1', [
+      const rows = await h.query('SELECT appid, source, subscribed FROM wechat_identities WHERE openid = $1', [
         'o-new-fan',
       ]);
       expect(rows).toEqual([{ appid: OA_APP.appid, source: 'official_account', subscribed: true }]);
@@ -156,7 +152,9 @@ describe('WebhookController (e2e)', () => {
     it('should show the follower as a subscribed official-account identity in /api/me, then unsubscribed', async () => {
       const at = Math.floor(Date.now() / 1000);
       await send(wechatMessages.event('subscribe', {}, { from: 'o-me-fan', createTime: at })).expect(200);
-      const { rows } = await db.query('SELECT user_id FROM wechat_identities WHERE openid = $1', ['o-me-fan']);
+      const rows = await h.query<{ user_id: string }>('SELECT user_id FROM wechat_identities WHERE openid = $1', [
+        'o-me-fan',
+      ]);
       const { token } = await h.app.get(SessionService).issue(rows[0].user_id);
       const me = () => admin().get('/api/me').set('Authorization', `Bearer ${token}`).expect(200);
       expect((await me()).body.identities).toEqual([
@@ -174,7 +172,7 @@ describe('WebhookController (e2e)', () => {
 
     it('should mark a follower who leaves as unsubscribed, and subscribed again on return', async () => {
       const subscribed = async () =>
-        (await db.query('SELECT subscribed FROM wechat_identities WHERE openid = $1', ['o-fickle'])).rows[0].subscribed;
+        (await h.query('SELECT subscribed FROM wechat_identities WHERE openid = $1', ['o-fickle']))[0].subscribed;
       const at = Math.floor(Date.now() / 1000);
       await send(wechatMessages.event('subscribe', {}, { from: 'o-fickle', createTime: at })).expect(200);
       const res = await send(wechatMessages.event('unsubscribe', {}, { from: 'o-fickle', createTime: at + 1 })).expect(
@@ -378,14 +376,14 @@ describe('WebhookController (e2e)', () => {
 
     it('should answer success and log when a handler fails, and record the message', async () => {
       await addRule({ match: 'exact', keyword: 'reset-cache', reply: { type: 'text', content: 'x' } }).expect(201);
-      await db.query('ALTER TABLE wechat_auto_reply_rules RENAME TO wechat_auto_reply_rules_away');
+      await h.query('ALTER TABLE wechat_auto_reply_rules RENAME TO wechat_auto_reply_rules_away');
       try {
         const xml = wechatMessages.text('reset-cache');
         const res = await send(xml).expect(200);
         expect(res.text).toBe('success');
         expect(await recorded(String(parseXml(xml).MsgId))).toBe(1);
       } finally {
-        await db.query('ALTER TABLE wechat_auto_reply_rules_away RENAME TO wechat_auto_reply_rules');
+        await h.query('ALTER TABLE wechat_auto_reply_rules_away RENAME TO wechat_auto_reply_rules');
       }
     });
   });

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium } from 'playwright-core';
 
@@ -53,16 +52,4 @@ export async function launchPhoneBrowser(): Promise<PhoneBrowser> {
       await browser.close();
     },
   };
-}
-
-/** A port nobody listens on right now (the service must know its public address before it starts). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }

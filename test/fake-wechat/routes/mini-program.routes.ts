@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { wechatError } from 'test/fake-wechat/fake-wechat.server';
-import { checkAccessToken } from 'test/fake-wechat/routes/token.routes';
+import { checkAccessToken, checkCodeExchange } from 'test/fake-wechat/routes/token.routes';
 
 export interface LoginCodeSpec {
   appid?: string;
@@ -78,15 +78,9 @@ export function preparePhoneCode(fake: FakeWeChat, phoneNumber = '13800138000', 
 export function registerMiniProgramRoutes(fake: FakeWeChat): void {
   // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
   fake.route('GET', '/sns/jscode2session', ({ query }) => {
-    const app = fake.apps.get(query.appid ?? '');
-    if (!app) {
-      return wechatError(40013, 'invalid appid');
-    }
-    if (query.secret !== app.secret) {
-      return wechatError(40125, 'invalid appsecret');
-    }
-    if (query.grant_type !== 'authorization_code') {
-      return wechatError(40002, 'invalid grant_type');
+    const app = checkCodeExchange(fake, query);
+    if ('body' in app) {
+      return app;
     }
     const state = miniProgramState(fake);
     const login = state.loginCodes.get(query.js_code ?? '');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FakeRequest, FakeResponse, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { wechatError } from 'test/fake-wechat/fake-wechat.server';
+import { checkCodeExchange } from 'test/fake-wechat/routes/token.routes';
 
 /**
  * The OAuth side of the emulator: WeChat's web authorization (网页授权) for official accounts.
@@ -367,15 +368,9 @@ export function registerOAuthRoutes(fake: FakeWeChat): void {
 
   // 第二步：通过 code 换取网页授权 access_token
   fake.route('GET', '/sns/oauth2/access_token', ({ query }) => {
-    const app = fake.apps.get(query.appid ?? '');
-    if (!app) {
-      return wechatError(40013, 'invalid appid');
-    }
-    if (query.secret !== app.secret) {
-      return wechatError(40125, 'invalid appsecret');
-    }
-    if (query.grant_type !== 'authorization_code') {
-      return wechatError(40002, 'invalid grant_type');
+    const app = checkCodeExchange(fake, query);
+    if ('body' in app) {
+      return app;
     }
     const state = oauthState(fake);
     const issued = state.codes.get(query.code ?? '');

@@ -57,6 +57,18 @@ function authenticate(fake: FakeWeChat, appid: unknown, secret: unknown): FakeAp
 const isError = (value: FakeApp | FakeResponse): value is FakeResponse => 'body' in value;
 
 /**
+ * The checks WeChat makes on a code exchange (`/sns/jscode2session`, `/sns/oauth2/access_token`): appid, secret and
+ * `grant_type=authorization_code`. Returns the app, or WeChat's error answer.
+ */
+export function checkCodeExchange(fake: FakeWeChat, query: Record<string, string>): FakeApp | FakeResponse {
+  const app = authenticate(fake, query.appid, query.secret);
+  if (!isError(app) && query.grant_type !== 'authorization_code') {
+    return wechatError(40002, 'invalid grant_type');
+  }
+  return app;
+}
+
+/**
  * Checks an `access_token` query parameter as WeChat's APIs do: 41001 missing, 42001 expired, 40001 unknown or
  * replaced. Returns the token's appid, or WeChat's error answer.
  */
