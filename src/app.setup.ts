@@ -28,9 +28,14 @@ export function createHttpAdapter(): FastifyAdapter {
     requestTimeout: 300_000,
     forceCloseConnections: 'idle',
     return503OnClosing: false,
-    // Fastify's own refusals (a malformed URL…) go to Nest's error handler, hence AllExceptionsFilter.
-    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
-      reply.send(error);
+    // A URL that does not percent-decode: the contract's JSON 400, worded as Express's router worded it.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      if (error.code !== 'FST_ERR_BAD_URL') {
+        void reply.send(error);
+        return;
+      }
+      const path = (request.raw.url ?? '').split('?')[0].slice(1);
+      void reply.code(400).send({ statusCode: 400, error: 'bad_request', message: `Failed to decode param '${path}'` });
     },
   });
 }

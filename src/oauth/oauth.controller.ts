@@ -15,7 +15,7 @@ import {
 import { ConfigService } from '@nestjs/config';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { encodeLocation } from 'src/common/http/redirect';
+import { sendFound } from 'src/common/http/redirect';
 import type { Configuration } from 'src/config/configuration';
 import { MeDto } from 'src/identity/dto/me.dto';
 import { readSessionToken, SESSION_COOKIE } from 'src/identity/session-token';
@@ -61,8 +61,8 @@ export class OAuthController {
     });
     void res
       .setCookie(BROWSER_COOKIE, browserKey, this.cookieOptions('/oauth', STATE_TTL_SECONDS))
-      .header('Cache-Control', 'no-store')
-      .redirect(encodeLocation(location), 302);
+      .header('Cache-Control', 'no-store');
+    sendFound(req, res, location);
   }
 
   @Get('oauth/callback')
@@ -93,8 +93,8 @@ export class OAuthController {
       case 'login':
         void res
           .setCookie(SESSION_COOKIE, outcome.session.token, this.cookieOptions('/', this.sessionTtlSeconds))
-          .headers({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' })
-          .redirect(encodeLocation(outcome.returnTo), 302);
+          .headers({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+        sendFound(req, res, outcome.returnTo);
         return;
       case 'refused':
         sendPage(res, 200, refusedPage(outcome.retryUrl));

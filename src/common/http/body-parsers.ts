@@ -15,16 +15,98 @@ class BodyError extends Error {
   }
 }
 
+/**
+ * A body that could not be read, handed on as the body and raised in preValidation: an error from the parser itself
+ * would make Fastify answer with `Connection: close`, where Express kept the connection.
+ */
+class RefusedBody {
+  constructor(readonly error: Error) {}
+}
+
+type Done = (error: Error | null, body?: unknown) => void;
+
 function charsetOf(request: FastifyRequest): string | undefined {
   const match = /;\s*charset\s*=\s*"?([^";]+)"?/i.exec(request.headers['content-type'] ?? '');
   return match?.[1].trim().toLowerCase();
 }
 
-/** body-parser decodes JSON only as UTF-8 (any `utf-*` label) and answers other charsets 415. */
-function requireUtf8(request: FastifyRequest): void {
-  const charset = charsetOf(request);
-  if (charset !== undefined && !charset.startsWith('utf-')) {
-    throw new BodyError(415, 'charset.unsupported', `unsupported charset "${charset.toUpperCase()}"`);
+/**
+ * Reads the body as UTF-8 text up to BODY_LIMIT, with body-parser's refusals (413 over the limit, 400 cut short).
+ * As body-parser did, a refused body is still read to its end (and dropped) before the answer, so the connection
+ * stays usable.
+ */
+function readText(
+  request: FastifyRequest,
+  payload: NodeJS.ReadableStream,
+  done: Done,
+  parse: (text: string) => unknown,
+): void {
+  const header = request.headers['content-length'];
+  const declared = header === undefined ? undefined : Number(header);
+  const tooLarge = () => new BodyError(413, 'entity.too.large', 'request entity too large');
+  let failure: Error | undefined = declared !== undefined && declared > BODY_LIMIT ? tooLarge() : undefined;
+  let finished = false;
+  const chunks: Buffer[] = [];
+  let received = 0;
+  payload.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (failure) {
+      return;
+    }
+    if (received > BODY_LIMIT) {
+      failure = tooLarge();
+      chunks.length = 0;
+      return;
+    }
+    chunks.push(chunk);
+  });
+  payload.on('end', () => {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    if (!failure && declared !== undefined && received !== declared) {
+      failure = new BodyError(400, 'request.size.invalid', 'request size did not match content length');
+    }
+    if (failure) {
+      done(null, new RefusedBody(failure));
+      return;
+    }
+    try {
+      done(null, parse(Buffer.concat(chunks).toString('utf8')));
+    } catch (error) {
+      done(null, new RefusedBody(error as Error));
+    }
+  });
+  payload.on('error', () => {
+    if (!finished) {
+      finished = true;
+      done(null, new RefusedBody(new BodyError(400, 'request.aborted', 'request aborted')));
+    }
+  });
+}
+
+/** body-parser's strict mode: only an object or an array, with the message JSON.parse gives for that first token. */
+function parseJson(text: string): unknown {
+  if (text.length === 0) {
+    return {};
+  }
+  const match = /^[ \t\n\r]*([^ \t\n\r])/.exec(text);
+  const first = match?.[1];
+  if (match && first !== '{' && first !== '[') {
+    const index = match[0].length - 1;
+    try {
+      JSON.parse(`${text.slice(0, index)}#${text.slice(index + 1)}`);
+    } catch (error) {
+      const message = (error as Error).message.replace(/#+/g, (mark) => text.substring(index, index + mark.length));
+      throw Object.assign(new SyntaxError(message), { status: 400, type: 'entity.parse.failed' });
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    // As body-parser did: the SyntaxError itself (Nest turns it into a 400 with its message), marked 400.
+    throw Object.assign(error as Error, { status: 400, type: 'entity.parse.failed' });
   }
 }
 
@@ -36,48 +118,39 @@ function requireUtf8(request: FastifyRequest): void {
  */
 export function registerBodyParsers(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: BODY_LIMIT },
-    (request, body: string, done) => {
-      try {
-        requireUtf8(request);
-        if (body.length === 0) {
-          done(null, {});
-          return;
-        }
-        const first = /^[ \t\n\r]*([^ \t\n\r])/.exec(body)?.[1];
-        if (first !== '{' && first !== '[') {
-          throw new SyntaxError(`Unexpected token ${first ?? 'end'} in JSON: only an object or an array is accepted`);
-        }
-        done(null, JSON.parse(body));
-      } catch (error) {
-        // As body-parser did: the SyntaxError itself (Nest turns it into a 400 with its message), marked 400.
-        done(Object.assign(error as Error, { status: 400, type: 'entity.parse.failed' }), undefined);
-      }
-    },
-  );
+  fastify.addContentTypeParser('application/json', (request, payload, done) => {
+    const charset = charsetOf(request);
+    if (charset !== undefined && !charset.startsWith('utf-')) {
+      // body-parser decodes JSON only as UTF-8 (any `utf-*` label).
+      const error = new BodyError(415, 'charset.unsupported', `unsupported charset "${charset.toUpperCase()}"`);
+      done(null, new RefusedBody(error));
+      return;
+    }
+    readText(request, payload, done, parseJson);
+  });
   // WeChat posts raw XML; it is kept as text, verified, then parsed with DOCTYPE refused (never by the body parser).
-  fastify.addContentTypeParser(
-    ['text/xml', 'application/xml'],
-    { parseAs: 'string', bodyLimit: BODY_LIMIT },
-    (_request, body: string, done) => done(null, body),
+  fastify.addContentTypeParser(['text/xml', 'application/xml'], (request, payload, done) =>
+    readText(request, payload, done, (text) => text),
   );
-  fastify.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: BODY_LIMIT },
-    (_request, body: string, done) => {
-      const fields = parseQueryString(body);
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', (request, payload, done) =>
+    readText(request, payload, done, (text) => {
+      const fields = parseQueryString(text);
       if (Object.keys(fields).length > 1000) {
-        done(new BodyError(413, 'parameters.too.many', 'too many parameters'), undefined);
-        return;
+        throw new BodyError(413, 'parameters.too.many', 'too many parameters');
       }
-      done(null, fields);
-    },
+      return fields;
+    }),
   );
   fastify.addContentTypeParser('*', (_request, payload, done) => {
     payload.on('error', (error) => done(error, undefined));
     payload.on('end', () => done(null, undefined));
     payload.resume();
+  });
+  fastify.addHook('preValidation', (request, _reply, next) => {
+    if (request.body instanceof RefusedBody) {
+      next(request.body.error);
+      return;
+    }
+    next();
   });
 }
