@@ -145,7 +145,7 @@ export async function run(): Promise<void> {
       );
     }
     // The framework's own ceiling: the same service refusing every request at the signature guard (401: no parsing,
-    // no database). The webhook cannot be faster than this inside the Nest/express request path.
+    // no database). The webhook cannot be faster than this inside the Nest HTTP platform (Fastify; Express before).
     const refusedRuns: LoadResult[] = [];
     for (let i = 0; i < RUNS; i += 1) {
       refusedRuns.push(

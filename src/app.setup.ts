@@ -1,20 +1,50 @@
+import { parse as parseQueryString } from 'node:querystring';
+import { HttpAdapterHost } from '@nestjs/core';
 import { INestApplication, ValidationPipe } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyCookie from '@fastify/cookie';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
+import { BODY_LIMIT, registerBodyParsers } from 'src/common/http/body-parsers';
+
+/**
+ * The HTTP platform, set to behave as the Express one did: the same proxies trusted, routes matched without regard to
+ * case or a trailing slash, the query string parsed by node:querystring, Node's default time-outs, and requests on
+ * open connections still served while shutting down (in-flight work finishes; idle sockets are closed).
+ */
+export function createHttpAdapter(): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: 'loopback, linklocal, uniquelocal',
+    routerOptions: {
+      caseSensitive: false,
+      ignoreTrailingSlash: true,
+      maxParamLength: 2048,
+      querystringParser: (query) => parseQueryString(query),
+    },
+    keepAliveTimeout: 5_000,
+    requestTimeout: 300_000,
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+    // A URL that does not percent-decode: the contract's JSON 400, worded as Express's router worded it.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      if (error.code !== 'FST_ERR_BAD_URL') {
+        void reply.send(error);
+        return;
+      }
+      const path = (request.raw.url ?? '').split('?')[0].slice(1);
+      void reply.code(400).send({ statusCode: 400, error: 'bad_request', message: `Failed to decode param '${path}'` });
+    },
+  });
+}
 
 /** Everything main.ts does to the app, shared with the e2e tests so they run exactly what production runs. */
-export function configureApp(app: NestExpressApplication): INestApplication {
+export async function configureApp(app: NestFastifyApplication): Promise<INestApplication> {
   app.useLogger(app.get(Logger));
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
-  app.disable('x-powered-by');
-  // WeChat posts raw XML; it is kept as text, verified, then parsed with DOCTYPE refused (never by the body parser).
-  app.useBodyParser('text', { type: ['text/xml', 'application/xml'], limit: '64kb' });
-  app.useBodyParser('json', { limit: '64kb' });
-  app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
-  app.use(cookieParser());
+  registerBodyParsers(app.getHttpAdapter().getInstance());
+  await app.register(fastifyCookie);
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
@@ -23,7 +53,7 @@ export function configureApp(app: NestExpressApplication): INestApplication {
       transformOptions: { enableImplicitConversion: false },
     }),
   );
-  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalFilters(new AllExceptionsFilter(app.get(HttpAdapterHost)));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

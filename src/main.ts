@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigService } from '@nestjs/config';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
-import { configureApp } from 'src/app.setup';
+import { configureApp, createHttpAdapter } from 'src/app.setup';
 import type { Configuration } from 'src/config/configuration';
 import { validate } from 'src/config/env.validation';
 import { isDatabaseDownError } from 'src/database/database-errors';
@@ -19,12 +19,12 @@ async function bootstrap(): Promise<void> {
   // Fail fast, before Nest starts, with one line naming the bad variable.
   validate(process.env);
   // Nest's own logger stays silent until pino takes over: a failed start-up prints only the one line below.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(), {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(), createHttpAdapter(), {
     logger: false,
     bodyParser: false,
     abortOnError: false,
   });
-  configureApp(app);
+  await configureApp(app);
   const logger = app.get(Logger);
   const config = app.get<ConfigService<Configuration, true>>(ConfigService);
   const { port, usingDevelopmentKey, publicBaseUrl } = config.get('app', { infer: true });
@@ -55,7 +55,14 @@ async function bootstrap(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await app.listen(port);
+  // Every interface, as Express's listen(port) did (Fastify alone binds only to localhost): IPv6 with IPv4 mapped,
+  // or IPv4 alone on a host without IPv6.
+  await app.listen(port, '::').catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EAFNOSUPPORT' && error.code !== 'EADDRNOTAVAIL') {
+      throw error;
+    }
+    return app.listen(port, '0.0.0.0');
+  });
   logger.log(`Listening on port ${port} (public address ${publicBaseUrl}); API docs at /docs`);
 }
 

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { MeDto } from 'src/identity/dto/me.dto';
 import { IdentityService } from 'src/identity/identity.service';
 import { SESSION_COOKIE } from 'src/identity/session-token';
@@ -29,9 +29,9 @@ export class MeController {
   @ApiNoContentResponse({ description: 'The session no longer works' })
   async logout(
     @CurrentSession() session: AuthenticatedSession,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<void> {
     await this.sessions.revoke(session.token);
-    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    void res.clearCookie(SESSION_COOKIE, { path: '/' });
   }
 }

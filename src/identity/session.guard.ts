@@ -1,5 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable, createParamDecorator } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { AppException } from 'src/common/errors/app-exception';
 import { readSessionToken } from 'src/identity/session-token';
 import { SessionService } from 'src/identity/session.service';
@@ -9,7 +9,7 @@ export interface AuthenticatedSession {
   token: string;
 }
 
-type RequestWithSession = Request & { session?: AuthenticatedSession };
+type RequestWithSession = FastifyRequest & { session?: AuthenticatedSession };
 
 /** One guard for both ways of carrying a session: `Authorization: Bearer` and the `sid` cookie. */
 @Injectable()

@@ -12,7 +12,10 @@ export function buildLoggerOptions(app: AppConfig): Params {
     pinoHttp: [
       {
         level: app.logLevel,
-        autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' },
+        // originalUrl: the middleware runner (middie under Fastify) may rewrite req.url relative to its mount path.
+        autoLogging: {
+          ignore: (req: IncomingMessage & { originalUrl?: string }) => (req.originalUrl ?? req.url) === '/health',
+        },
         serializers: {
           req: (req: IncomingMessage & { id?: unknown }) => ({
             id: req.id,

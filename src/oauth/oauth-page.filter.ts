@@ -1,11 +1,12 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import accepts from 'accepts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorBody } from 'src/common/errors/all-exceptions.filter';
 import { errorPage, sendPage } from 'src/oauth/views/pages';
 
 /** Browsers list text/html in Accept on every navigation; API clients and tools asking for JSON get JSON. */
-export function wantsHtml(request: Request): boolean {
-  return /text\/html/i.test(request.headers.accept ?? '') && request.accepts(['html', 'json']) === 'html';
+export function wantsHtml(request: FastifyRequest): boolean {
+  return /text\/html/i.test(request.headers.accept ?? '') && accepts(request.raw).type(['html', 'json']) === 'html';
 }
 
 /**
@@ -17,16 +18,16 @@ export class OAuthPageFilter implements ExceptionFilter {
   private readonly logger = new Logger(OAuthPageFilter.name);
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const request = host.switchToHttp().getRequest<Request>();
-    const response = host.switchToHttp().getResponse<Response>();
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const response = host.switchToHttp().getResponse<FastifyReply>();
     const body = toErrorBody(exception, this.logger);
-    if (response.headersSent) {
+    if (response.sent) {
       return;
     }
     if (wantsHtml(request)) {
       sendPage(response, body.statusCode, errorPage(body));
     } else {
-      response.status(body.statusCode).json(body);
+      void response.status(body.statusCode).send(body);
     }
   }
 }

@@ -13,7 +13,9 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ConfigService } from '@nestjs/config';
-import type { CookieOptions, Request, Response } from 'express';
+import type { CookieSerializeOptions } from '@fastify/cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendFound } from 'src/common/http/redirect';
 import type { Configuration } from 'src/config/configuration';
 import { MeDto } from 'src/identity/dto/me.dto';
 import { readSessionToken, SESSION_COOKIE } from 'src/identity/session-token';
@@ -47,15 +49,20 @@ export class OAuthController {
   @ApiFoundResponse({ description: 'Location: ${WECHAT_OPEN_BASE}/connect/oauth2/authorize?…#wechat_redirect' })
   @ApiBadRequestResponse({ description: 'scope is neither snsapi_base nor snsapi_userinfo' })
   @ApiServiceUnavailableResponse({ description: 'WECHAT_OA_APPID / WECHAT_OA_SECRET unset' })
-  async authorize(@Query() query: AuthorizeQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async authorize(
+    @Query() query: AuthorizeQueryDto,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ): Promise<void> {
     const { location, browserKey } = await this.oauth.authorize({
       scope: query.scope,
       returnTo: query.returnTo,
       browserKey: cookie(req, BROWSER_COOKIE),
     });
-    res.cookie(BROWSER_COOKIE, browserKey, this.cookieOptions('/oauth', STATE_TTL_SECONDS));
-    res.set('Cache-Control', 'no-store');
-    res.redirect(302, location);
+    void res
+      .setCookie(BROWSER_COOKIE, browserKey, this.cookieOptions('/oauth', STATE_TTL_SECONDS))
+      .header('Cache-Control', 'no-store');
+    sendFound(req, res, location);
   }
 
   @Get('oauth/callback')
@@ -71,7 +78,11 @@ export class OAuthController {
   @ApiOkResponse({ description: 'Refused, or snapshot-page visitor: an HTML page' })
   @ApiBadRequestResponse({ description: 'invalid_state: unknown, used or expired state, or another browser' })
   @ApiUnauthorizedResponse({ description: 'invalid_code: WeChat refused the code' })
-  async callback(@Query() query: CallbackQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async callback(
+    @Query() query: CallbackQueryDto,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ): Promise<void> {
     const outcome = await this.oauth.callback({
       code: query.code,
       state: query.state,
@@ -80,9 +91,10 @@ export class OAuthController {
     });
     switch (outcome.kind) {
       case 'login':
-        res.cookie(SESSION_COOKIE, outcome.session.token, this.cookieOptions('/', this.sessionTtlSeconds));
-        res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
-        res.redirect(302, outcome.returnTo);
+        void res
+          .setCookie(SESSION_COOKIE, outcome.session.token, this.cookieOptions('/', this.sessionTtlSeconds))
+          .headers({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+        sendFound(req, res, outcome.returnTo);
         return;
       case 'refused':
         sendPage(res, 200, refusedPage(outcome.retryUrl));
@@ -109,17 +121,19 @@ export class OAuthController {
     return this.oauth.sync(session.userId);
   }
 
-  private cookieOptions(path: string, maxAgeSeconds: number): CookieOptions {
+  /** Max-Age and the matching Expires, as Express wrote them. */
+  private cookieOptions(path: string, maxAgeSeconds: number): CookieSerializeOptions {
     return {
       httpOnly: true,
       sameSite: 'lax',
       secure: this.secureCookies,
       path,
-      maxAge: maxAgeSeconds * 1000,
+      maxAge: maxAgeSeconds,
+      expires: new Date(Date.now() + maxAgeSeconds * 1000),
     };
   }
 }
 
-function cookie(req: Request, name: string): unknown {
-  return (req.cookies as Record<string, unknown> | undefined)?.[name];
+function cookie(req: FastifyRequest, name: string): unknown {
+  return req.cookies?.[name];
 }

@@ -1,7 +1,8 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
+import { contentTypeWithCharset } from 'src/common/http/content-type';
 import { AppException } from 'src/common/errors/app-exception';
 import { safeEqual } from 'src/common/safe-equal';
 import type { Configuration } from 'src/config/configuration';
@@ -19,11 +20,11 @@ export class DomainVerifyController {
   @Get('MP_verify_:content.txt')
   @ApiOperation({ summary: 'The domain-check file of WECHAT_OA_DOMAIN_VERIFY; 404 for any other name' })
   @ApiOkResponse({ description: '<content>, as text/plain' })
-  verify(@Param('content') content: string, @Res({ passthrough: true }) res: Response): string {
+  verify(@Param('content') content: string, @Res({ passthrough: true }) res: FastifyReply): string {
     if (!this.content || !safeEqual(content, this.content)) {
       throw AppException.notFound();
     }
-    res.type('text/plain');
+    void res.type(contentTypeWithCharset('text/plain'));
     return this.content;
   }
 }

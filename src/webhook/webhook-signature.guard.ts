@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { AppException } from 'src/common/errors/app-exception';
 import type { Configuration } from 'src/config/configuration';
 import { verifySignature } from 'src/wechat/crypto/signature';
@@ -25,7 +25,7 @@ export class WebhookSignatureGuard implements CanActivate {
     if (!this.token) {
       throw AppException.notConfigured('WECHAT_OA_TOKEN');
     }
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = context.switchToHttp().getRequest<FastifyRequest<{ Querystring: Record<string, unknown> }>>();
     const query = request.query;
     const timestamp = one(query.timestamp) ?? '';
     const nonce = one(query.nonce) ?? '';

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
+import { contentTypeWithCharset } from 'src/common/http/content-type';
 import { WebhookSignatureGuard } from 'src/webhook/webhook-signature.guard';
 import { WebhookQuery, WebhookService } from 'src/webhook/webhook.service';
 
@@ -13,8 +14,8 @@ export class WebhookController {
   @Get()
   @ApiOperation({ summary: "WeChat's server URL check (服务器配置): answers echostr when the signature holds" })
   @ApiOkResponse({ description: 'echostr, as text/plain' })
-  verify(@Query('echostr') echostr: unknown, @Res({ passthrough: true }) res: Response): string {
-    res.type('text/plain');
+  verify(@Query('echostr') echostr: unknown, @Res({ passthrough: true }) res: FastifyReply): string {
+    void res.type(contentTypeWithCharset('text/plain'));
     return typeof echostr === 'string' ? echostr : '';
   }
 
@@ -27,10 +28,10 @@ export class WebhookController {
   async receive(
     @Query() query: WebhookQuery,
     @Body() body: unknown,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<string> {
     const answer = await this.webhook.receive(query, body, Date.now());
-    res.type(answer.contentType);
+    void res.type(contentTypeWithCharset(answer.contentType));
     return answer.body;
   }
 }

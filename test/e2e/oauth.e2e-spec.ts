@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
 import {
@@ -32,7 +32,7 @@ describe('OAuthModule (e2e)', () => {
     setAuthorizeMode(h.fake, 'approve');
   });
 
-  const server = (app: NestExpressApplication = h.app) => app.getHttpServer();
+  const server = (app: NestFastifyApplication = h.app) => app.getHttpServer();
   const count = async (sql: string, params: unknown[] = []) => Number((await h.query(sql, params))[0].count);
   const users = () => count('SELECT count(*) FROM users');
 
@@ -52,7 +52,7 @@ describe('OAuthModule (e2e)', () => {
   async function startLogin(
     query: Record<string, string> = {},
     cookies: string[] = [],
-    app?: NestExpressApplication,
+    app?: NestFastifyApplication,
   ): Promise<Started> {
     const res = await request(server(app)).get('/oauth/authorize').query(query).set('Cookie', cookies).expect(302);
     const setCookie = cookieFrom(res.headers['set-cookie'] as unknown as string[], 'wx_oauth');
@@ -92,7 +92,7 @@ describe('OAuthModule (e2e)', () => {
       query?: Record<string, string>;
       cookies?: string[];
       accept?: string;
-      app?: NestExpressApplication;
+      app?: NestFastifyApplication;
     } = {},
   ): Promise<LoggedIn> {
     const user = setOAuthUser(h.fake, options.user ?? {});

@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { TokenService } from 'src/token/token.service';
 import { invalidateTokens } from 'test/fake-wechat/routes/token.routes';
@@ -7,7 +7,7 @@ import { ADMIN_KEY, createTestApp, Harness, MP_APP, OA_APP, startHarness } from 
 describe('TokenModule (e2e)', () => {
   let h: Harness;
   /** A fresh instance per test: each starts with an empty in-memory token copy. */
-  let app: NestExpressApplication;
+  let app: NestFastifyApplication;
 
   beforeAll(async () => {
     h = await startHarness();
@@ -29,7 +29,7 @@ describe('TokenModule (e2e)', () => {
     await app.close();
   });
 
-  const getToken = (app: NestExpressApplication, appid = OA_APP.appid) =>
+  const getToken = (app: NestFastifyApplication, appid = OA_APP.appid) =>
     request(app.getHttpServer()).get('/admin/token').query({ appid }).set('X-Admin-Key', ADMIN_KEY);
 
   it('should hand out the central token with its expiry and keep it sealed in the database', async () => {

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import request from 'supertest';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ADMIN_KEY, Harness, OA_APP, startHarness } from 'test/support/create-test-app';
 import { nextMsgId, WebhookMode, WeChatSigner, wechatMessages } from 'test/support/wechat-signer';
 import { SessionService } from 'src/identity/session.service';
@@ -34,7 +34,7 @@ describe('WebhookController (e2e)', () => {
     h.fake.resetCalls();
   });
 
-  const send = (xml: string, mode: WebhookMode = 'plain', app: NestExpressApplication = h.app) => {
+  const send = (xml: string, mode: WebhookMode = 'plain', app: NestFastifyApplication = h.app) => {
     const signed = signer.sign(xml, mode);
     return request(app.getHttpServer())
       .post('/wechat/webhook')

@@ -1,8 +1,8 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { Pool } from 'pg';
 import { AppModule } from 'src/app.module';
-import { configureApp } from 'src/app.setup';
+import { configureApp, createHttpAdapter } from 'src/app.setup';
 import { DEMO_APPS, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { createTestDatabase, TestDatabase } from 'test/support/test-database';
 
@@ -12,13 +12,18 @@ export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const TEST_DATA_KEY = Buffer.alloc(32, 7).toString('base64');
 
 /** The whole AppModule with exactly main.ts's set-up (TW createApp), configured only by `env`. */
-export async function createTestApp(env: Record<string, string | undefined>): Promise<NestExpressApplication> {
+export async function createTestApp(env: Record<string, string | undefined>): Promise<NestFastifyApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot({ env: { NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env }, ignoreEnvFile: true })],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, bufferLogs: true });
-  configureApp(app);
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  await configureApp(app);
   await app.init();
+  // supertest drives the bare node server: Fastify must have loaded its plugins and routes first.
+  await app.getHttpAdapter().getInstance().ready();
   return app;
 }
 
@@ -42,12 +47,12 @@ export function wiredEnv(fake: FakeWeChat, databaseUrl: string | undefined): Rec
 export interface Harness {
   fake: FakeWeChat;
   db: TestDatabase;
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   env: Record<string, string | undefined>;
   /** Runs SQL on the test database, to arrange or inspect what the service stored. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Starts one more instance of the service on the same database and emulator. */
-  startInstance(extra?: Record<string, string | undefined>): Promise<NestExpressApplication>;
+  startInstance(extra?: Record<string, string | undefined>): Promise<NestFastifyApplication>;
   close(): Promise<void>;
 }
 
@@ -57,7 +62,7 @@ export async function startHarness(extra: Record<string, string | undefined> = {
   await fake.start();
   const db = await createTestDatabase();
   const env = { ...wiredEnv(fake, db.url), ...extra };
-  const instances: NestExpressApplication[] = [];
+  const instances: NestFastifyApplication[] = [];
   const startInstance = async (more: Record<string, string | undefined> = {}) => {
     const instance = await createTestApp({ ...env, ...more });
     instances.push(instance);

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import { HttpAdapterHost } from '@nestjs/core';
 import { AppException, ErrorBody, ErrorCode } from 'src/common/errors/app-exception';
 import { isDatabaseDownError } from 'src/database/database-errors';
 
@@ -26,6 +26,10 @@ function messageOf(exception: HttpException): string {
   return typeof message === 'string' ? message : exception.message;
 }
 
+function isFastifyError(error: { code?: unknown }): boolean {
+  return typeof error?.code === 'string' && error.code.startsWith('FST_');
+}
+
 /** Turns any error into the contract's JSON error; unknown errors become a generic 500 and are logged. */
 export function toErrorBody(exception: unknown, logger: Logger): ErrorBody {
   if (exception instanceof AppException) {
@@ -36,11 +40,13 @@ export function toErrorBody(exception: unknown, logger: Logger): ErrorBody {
     const error = STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'bad_request');
     return { statusCode: status, error, message: messageOf(exception) };
   }
-  const bodyParserError = exception as { type?: string; status?: number };
-  if (bodyParserError?.type === 'entity.too.large') {
+  // The platform's own refusals: body-parser's shape (`type`, `status`) and Fastify's (`code`, `statusCode`).
+  const platformError = exception as { type?: string; status?: number; code?: unknown; statusCode?: number };
+  if (platformError?.type === 'entity.too.large' || platformError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return { statusCode: 413, error: 'payload_too_large', message: 'The request body is too large.' };
   }
-  if (typeof bodyParserError?.status === 'number' && bodyParserError.status >= 400 && bodyParserError.status < 500) {
+  const status = platformError?.status ?? (isFastifyError(platformError) ? platformError.statusCode : undefined);
+  if (typeof status === 'number' && status >= 400 && status < 500) {
     return { statusCode: 400, error: 'bad_request', message: 'The request body could not be read.' };
   }
   if (isDatabaseDownError(exception)) {
@@ -55,12 +61,15 @@ export function toErrorBody(exception: unknown, logger: Logger): ErrorBody {
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger(AllExceptionsFilter.name);
 
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    const { httpAdapter } = this.adapterHost;
+    const response: unknown = host.switchToHttp().getResponse();
     const body = toErrorBody(exception, this.logger);
-    if (response.headersSent) {
+    if (httpAdapter.isHeadersSent(response)) {
       return;
     }
-    response.status(body.statusCode).json(body);
+    httpAdapter.reply(response, body, body.statusCode);
   }
 }

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { AppException } from 'src/common/errors/app-exception';
 import { safeEqual } from 'src/common/safe-equal';
 import type { Configuration } from 'src/config/configuration';
@@ -18,7 +18,7 @@ export class AdminKeyGuard implements CanActivate {
     if (!this.adminKey) {
       throw AppException.notConfigured('ADMIN_API_KEY');
     }
-    const given = context.switchToHttp().getRequest<Request>().header('x-admin-key');
+    const given = context.switchToHttp().getRequest<FastifyRequest>().headers['x-admin-key'];
     if (typeof given !== 'string' || !safeEqual(given, this.adminKey)) {
       throw new AppException(401, 'unauthorized', 'A valid X-Admin-Key header is required.');
     }

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 
 /**
  * The tiny server-rendered pages of the web login, made for WeChat's in-app browser on a phone: viewport meta,
@@ -138,10 +138,10 @@ ${link('/oauth/authorize', '重新登录')}${link('/', '返回首页', true)}</d
 }
 
 /** Sends a page with the headers every page carries: no scripts, no caching of personal pages, no referrer. */
-export function sendPage(res: Response, status: number, html: string): void {
-  res
+export function sendPage(res: FastifyReply, status: number, html: string): void {
+  void res
     .status(status)
-    .set({
+    .headers({
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Security-Policy': PAGE_CSP,
       'Cache-Control': 'no-store',
