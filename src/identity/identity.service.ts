@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppException } from 'src/common/errors/app-exception';
-import { IdentityUpsert, UserRepository } from 'src/identity/user.repository';
+import { IdentityUpsert, NewSession, UserRepository } from 'src/identity/user.repository';
 import { MeDto } from 'src/identity/dto/me.dto';
 
 export type WeChatIdentity = IdentityUpsert;
@@ -22,17 +22,22 @@ export interface LinkResult {
 export class IdentityService {
   constructor(private readonly users: UserRepository) {}
 
-  async linkOrCreate(identity: WeChatIdentity, options: { bindToUserId?: string } = {}): Promise<LinkResult> {
+  async linkOrCreate(
+    identity: WeChatIdentity,
+    options: { bindToUserId?: string; session?: NewSession } = {},
+  ): Promise<LinkResult> {
     const { unionid } = identity;
     const result = unionid
       ? await this.users.withUnionidLock(unionid, async (manager) => {
           const owner = (await this.users.findUserIdByUnionid(unionid, manager)) ?? options.bindToUserId;
-          return this.users.upsertIdentity(identity, owner ?? this.users.newUserId(), !owner, manager);
+          return this.users.upsertIdentity(identity, owner ?? this.users.newUserId(), !owner, manager, options.session);
         })
       : await this.users.upsertIdentity(
           identity,
           options.bindToUserId ?? this.users.newUserId(),
           !options.bindToUserId,
+          undefined,
+          options.session,
         );
     return { userId: result.userId, isNew: result.userCreated, identityCreated: result.identityCreated };
   }

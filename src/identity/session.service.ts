@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { sha256Hex } from 'src/common/sealing/secret-sealer';
 import type { Configuration } from 'src/config/configuration';
 import { SessionRepository } from 'src/identity/session.repository';
+import type { NewSession } from 'src/identity/user.repository';
 
 export interface IssuedSession {
   /** The opaque token handed to the client; only its hash is stored. */
@@ -28,6 +29,18 @@ export class SessionService {
     const token = randomBytes(32).toString('base64url');
     const expiresAt = await this.sessions.create(userId, sha256Hex(token), this.ttlSeconds);
     return { token, expiresIn: this.ttlSeconds, expiresAt };
+  }
+
+  /**
+   * A session whose row the caller writes together with the login (`IdentityService.linkOrCreate({ session })`):
+   * `row` goes to the database, `issued` to the client once that write succeeded.
+   */
+  prepare(): { row: NewSession; issued: IssuedSession } {
+    const token = randomBytes(32).toString('base64url');
+    return {
+      row: { tokenHash: sha256Hex(token), ttlSeconds: this.ttlSeconds },
+      issued: { token, expiresIn: this.ttlSeconds, expiresAt: new Date(Date.now() + this.ttlSeconds * 1000) },
+    };
   }
 
   /** The user id of a live session, or null for an unknown, expired or revoked token. */

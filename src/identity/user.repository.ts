@@ -17,6 +17,12 @@ export interface IdentityUpsert {
   refreshTokenExpiresAt?: Date | null;
 }
 
+/** A login session to create in the same statement as the identity (one round trip and one commit per login). */
+export interface NewSession {
+  tokenHash: string;
+  ttlSeconds: number;
+}
+
 export interface UpsertResult {
   userId: string;
   /** True when this call created the identity (its first login). */
@@ -52,12 +58,14 @@ export class UserRepository {
    * `createUser` is set, the user row is created in the same statement, only if the identity was really inserted.
    * Concurrent first logins of one openid meet at the unique constraint: one inserts, the rest update and read
    * the winner's user, so exactly one user exists. Given fields overwrite; absent (undefined/null) ones are kept.
+   * With `session`, the login's session row is written by the same statement, for whichever user it resolves to.
    */
   async upsertIdentity(
     identity: IdentityUpsert,
     candidateUserId: string,
     createUser: boolean,
     manager?: EntityManager,
+    session?: NewSession,
   ): Promise<UpsertResult> {
     const rows = await queryRows<{ userId: string; inserted: boolean }>(
       manager ?? this.dataSource,
@@ -76,6 +84,9 @@ export class UserRepository {
          RETURNING wi.user_id, (wi.xmax = 0) AS inserted
        ), new_user AS (
          INSERT INTO users (id) SELECT user_id FROM ident WHERE inserted AND $11::boolean RETURNING id
+       ), new_session AS (
+         INSERT INTO sessions (user_id, token_hash, expires_at)
+         SELECT user_id, $12::text, now() + make_interval(secs => $13::integer) FROM ident WHERE $12::text IS NOT NULL
        )
        SELECT ident.user_id AS "userId", ident.inserted AS inserted FROM ident`,
       [
@@ -90,6 +101,8 @@ export class UserRepository {
         identity.refreshTokenSealed ?? null,
         identity.refreshTokenExpiresAt ?? null,
         createUser,
+        session?.tokenHash ?? null,
+        session?.ttlSeconds ?? 0,
       ],
     );
     const { userId, inserted } = rows[0];

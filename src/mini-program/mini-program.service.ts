@@ -42,14 +42,18 @@ export class MiniProgramService {
     if (typeof result.openid !== 'string' || typeof result.session_key !== 'string') {
       throw new AppException(502, 'wechat_unavailable', 'WeChat answered the login without an openid.');
     }
-    const link = await this.identities.linkOrCreate({
-      appid: appId,
-      openid: result.openid,
-      source: 'mini_program',
-      unionid: result.unionid ?? null,
-      sessionKeySealed: this.sealer.seal(result.session_key),
-    });
-    const session = await this.sessions.issue(link.userId);
+    // The identity, its user (on a first login) and the session are written by one statement.
+    const { row, issued: session } = this.sessions.prepare();
+    const link = await this.identities.linkOrCreate(
+      {
+        appid: appId,
+        openid: result.openid,
+        source: 'mini_program',
+        unionid: result.unionid ?? null,
+        sessionKeySealed: this.sealer.seal(result.session_key),
+      },
+      { session: row },
+    );
     if (link.isNew) {
       this.logger.log(`New mini-program user ${link.userId} (openid ${result.openid})`);
     }
