@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Batcher } from 'src/database/batcher';
+import { isDatabaseDownError } from 'src/database/database-errors';
 import { queryRows } from 'src/database/sql-runner';
 
 export interface InboundRecord {
@@ -23,41 +25,97 @@ export interface ClaimResult {
   reply: string | null;
 }
 
-/** Inbound messages, recorded once: the unique (to_user_name, dedupe_key) is where WeChat's retries meet. */
+interface ClaimRow {
+  to_user_name: string;
+  dedupe_key: string;
+  id: string;
+  reply: string | null;
+  inserted: boolean;
+}
+
+const keyOf = (record: InboundRecord): string => `${record.toUserName}\n${record.dedupeKey}`;
+
+/**
+ * Records many messages in one statement (one commit): each row inserted, or the existing row of its key returned.
+ * The batch travels as one JSON array (cheaper to encode than ten typed arrays). `DO UPDATE` (a no-op) rather than
+ * `DO NOTHING`, so a retry's row comes back too; `xmax = 0` tells a new row, whose reply is not sent back (the
+ * caller has it).
+ */
+const CLAIM_SQL = `
+  INSERT INTO wechat_inbound_messages AS m
+    (to_user_name, dedupe_key, from_user_name, msg_type, event, msg_id, wechat_create_time, fields, encrypted, reply,
+     replied_at)
+  SELECT t.to_user_name, t.dedupe_key, t.from_user_name, t.msg_type, t.event, t.msg_id, t.create_time, t.fields,
+         t.encrypted, t.reply, CASE WHEN t.reply IS NULL THEN NULL ELSE now() END
+    FROM jsonb_to_recordset($1::jsonb)
+      AS t(to_user_name text, dedupe_key text, from_user_name text, msg_type text, event text, msg_id text,
+           create_time bigint, fields jsonb, encrypted boolean, reply text)
+  ON CONFLICT ON CONSTRAINT "UQ_wechat_inbound_messages_to_user_dedupe_key"
+    DO UPDATE SET dedupe_key = m.dedupe_key
+  RETURNING m.to_user_name, m.dedupe_key, m.id, (m.xmax = 0) AS inserted,
+    CASE WHEN m.xmax = 0 THEN NULL ELSE m.reply END AS reply`;
+
+/**
+ * Inbound messages, recorded once: the unique (to_user_name, dedupe_key) is where WeChat's retries meet. Claims made
+ * at the same time are written together (a group commit): at 50 concurrent deliveries that is one statement and one
+ * commit for dozens of messages instead of one each.
+ */
 @Injectable()
 export class InboundMessageRepository {
+  private readonly claims = new Batcher<{ record: InboundRecord; reply: string | null }, ClaimResult>(
+    (items) => this.claimMany(items),
+    { maxBatch: 256, maxInFlight: 8, retrySingly: (error) => !isDatabaseDownError(error) },
+  );
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Records the message, or finds the earlier delivery of it, in one statement. The first delivery claims it (and
-   * must settle the reply, unless it is given here already); a retry, here or on another instance, gets the row and
-   * whatever reply it has so far.
+   * Records the message, or finds the earlier delivery of it. The first delivery claims it (and must settle the
+   * reply, unless it is given here already); a retry, here or on another instance, gets the row and whatever reply
+   * it has so far.
    */
-  async claim(record: InboundRecord, reply: string | null = null): Promise<ClaimResult> {
-    const rows = await queryRows<{ id: string; reply: string | null; inserted: boolean }>(
-      this.dataSource,
-      `INSERT INTO wechat_inbound_messages AS m
-         (to_user_name, dedupe_key, from_user_name, msg_type, event, msg_id, wechat_create_time, fields, encrypted,
-          reply, replied_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, CASE WHEN $10::text IS NULL THEN NULL ELSE now() END)
-       ON CONFLICT ON CONSTRAINT "UQ_wechat_inbound_messages_to_user_dedupe_key"
-         DO UPDATE SET dedupe_key = m.dedupe_key
-       RETURNING m.id, m.reply, (m.xmax = 0) AS inserted`,
-      [
-        record.toUserName,
-        record.dedupeKey,
-        record.fromUserName,
-        record.msgType,
-        record.event ?? null,
-        record.msgId ?? null,
-        record.createTime,
-        JSON.stringify(record.fields),
-        record.encrypted,
-        reply,
-      ],
-    );
-    const row = rows[0];
-    return { claimed: row.inserted, id: row.id, reply: row.reply };
+  claim(record: InboundRecord, reply: string | null = null): Promise<ClaimResult> {
+    return this.claims.submit({ record, reply });
+  }
+
+  private async claimMany(items: { record: InboundRecord; reply: string | null }[]): Promise<ClaimResult[]> {
+    // One row per key: a second delivery of a key in the same batch is a retry of the first (and one statement may
+    // not touch a row twice). Sorted by key, so two batches in flight lock rows in the same order (no deadlock).
+    const unique = new Map<string, { record: InboundRecord; reply: string | null }>();
+    for (const item of items) {
+      const key = keyOf(item.record);
+      if (!unique.has(key)) {
+        unique.set(key, item);
+      }
+    }
+    const rows = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
+    const written = await queryRows<ClaimRow>(this.dataSource, CLAIM_SQL, [
+      JSON.stringify(
+        rows.map(({ record, reply }) => ({
+          to_user_name: record.toUserName,
+          dedupe_key: record.dedupeKey,
+          from_user_name: record.fromUserName,
+          msg_type: record.msgType,
+          event: record.event ?? null,
+          msg_id: record.msgId ?? null,
+          create_time: record.createTime,
+          fields: record.fields,
+          encrypted: record.encrypted,
+          reply,
+        })),
+      ),
+    ]);
+    const byKey = new Map(written.map((row) => [`${row.to_user_name}\n${row.dedupe_key}`, row]));
+    return items.map((item) => {
+      const key = keyOf(item.record);
+      const row = byKey.get(key);
+      if (!row) {
+        throw new Error(`The claim of ${item.record.dedupeKey} returned no row`);
+      }
+      // Only the delivery whose values were written inserted the row; its reply is the one it gave (not sent back).
+      const claimed = row.inserted && unique.get(key) === item;
+      return { claimed, id: row.id, reply: row.inserted ? unique.get(key)!.reply : row.reply };
+    });
   }
 
   /** Sets the reply once; returns the reply that stands (an earlier one wins, e.g. `success` after the deadline). */

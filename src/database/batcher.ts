@@ -1,0 +1,83 @@
+/**
+ * Group commit for one kind of write: items submitted while a batch is being written wait and go together in the
+ * next one, so N concurrent writers cost one statement and one commit instead of N. Nothing waits for a timer: with
+ * no batch in flight an item leaves at the end of the current turn of the event loop (with whatever else arrived in
+ * it), so a lone item is not delayed.
+ *
+ * When a batch of several items fails, each item is retried on its own (unless `retrySingly` says it is pointless),
+ * so one bad item, or a conflict only a batch can have, fails only its own caller.
+ */
+export class Batcher<In, Out> {
+  private queue: { item: In; resolve: (value: Out) => void; reject: (error: unknown) => void }[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  /**
+   * @param write writes the items and returns one result per item, in the same order.
+   * @param options.maxBatch the most items in one write.
+   * @param options.maxInFlight how many writes may run at once.
+   * @param options.retrySingly whether a failed batch is worth retrying item by item (not when the database is down).
+   */
+  constructor(
+    private readonly write: (items: In[]) => Promise<Out[]>,
+    private readonly options: { maxBatch: number; maxInFlight: number; retrySingly?: (error: unknown) => boolean },
+  ) {}
+
+  submit(item: In): Promise<Out> {
+    return new Promise<Out>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.options.maxInFlight || this.queue.length === 0) {
+      return;
+    }
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.inFlight += 1;
+      void this.run(batch).finally(() => {
+        this.inFlight -= 1;
+        this.schedule();
+      });
+    }
+  }
+
+  private async run(batch: typeof this.queue): Promise<void> {
+    try {
+      const results = await this.writeChecked(batch.map((entry) => entry.item));
+      batch.forEach((entry, index) => entry.resolve(results[index]));
+    } catch (error) {
+      if (batch.length === 1 || this.options.retrySingly?.(error) === false) {
+        batch.forEach((entry) => entry.reject(error));
+        return;
+      }
+      await Promise.all(
+        batch.map(async (entry) => {
+          try {
+            entry.resolve((await this.writeChecked([entry.item]))[0]);
+          } catch (single) {
+            entry.reject(single);
+          }
+        }),
+      );
+    }
+  }
+
+  private async writeChecked(items: In[]): Promise<Out[]> {
+    const results = await this.write(items);
+    if (results.length !== items.length) {
+      throw new Error(`A batch write returned ${results.length} results for ${items.length} items`);
+    }
+    return results;
+  }
+}
