@@ -94,19 +94,28 @@ export class AutoReplyService {
     this.generation += 1;
   }
 
-  async matchText(text: string): Promise<Reply | null> {
-    const rules = await this.rules();
-    const exact = rules.find((rule) => rule.matchKind === 'exact' && rule.keyword === text.trim());
-    const contains = exact ?? rules.find((rule) => rule.matchKind === 'contains' && text.includes(rule.keyword!));
-    return contains?.reply ?? null;
+  matchText(text: string): Promise<Reply | null> {
+    return this.withRules((rules) => {
+      const exact = rules.find((rule) => rule.matchKind === 'exact' && rule.keyword === text.trim());
+      const contains = exact ?? rules.find((rule) => rule.matchKind === 'contains' && text.includes(rule.keyword!));
+      return contains?.reply ?? null;
+    });
   }
 
-  async matchEvent(event: string, eventKey: string): Promise<Reply | null> {
-    const rules = await this.rules();
-    return (
-      rules.find((rule) => rule.matchKind === 'event' && rule.event === event && rule.eventKey === eventKey)?.reply ??
-      null
+  matchEvent(event: string, eventKey: string): Promise<Reply | null> {
+    return this.withRules(
+      (rules) =>
+        rules.find((rule) => rule.matchKind === 'event' && rule.event === event && rule.eventKey === eventKey)?.reply ??
+        null,
     );
+  }
+
+  /** `match` over the rules: straight from the cached copy while it is fresh (no extra await per message). */
+  private withRules(match: (rules: AutoReplyRule[]) => Reply | null): Promise<Reply | null> {
+    if (this.cache && this.cache.until > Date.now()) {
+      return Promise.resolve(match(this.cache.rules));
+    }
+    return this.rules().then(match);
   }
 
   private async rules(): Promise<AutoReplyRule[]> {

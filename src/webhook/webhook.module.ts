@@ -14,6 +14,7 @@ import { MenuService } from 'src/webhook/menu.service';
 import { AutoReplyAdminController, MenuAdminController } from 'src/webhook/webhook-admin.controller';
 import { WebhookSignatureGuard } from 'src/webhook/webhook-signature.guard';
 import { WebhookController } from 'src/webhook/webhook.controller';
+import { WebhookRoute } from 'src/webhook/webhook.route';
 import { WebhookService } from 'src/webhook/webhook.service';
 import { WeChatModule } from 'src/wechat/wechat.module';
 
@@ -23,6 +24,7 @@ import { WeChatModule } from 'src/wechat/wechat.module';
   controllers: [WebhookController, AutoReplyAdminController, MenuAdminController, DomainVerifyController],
   providers: [
     WebhookService,
+    WebhookRoute,
     WebhookSignatureGuard,
     InboundMessageRepository,
     AutoReplyRuleRepository,

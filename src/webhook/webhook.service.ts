@@ -33,13 +33,24 @@ export interface WebhookAnswer {
 const success = (): WebhookAnswer => ({ contentType: 'text/plain', body: SUCCESS });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Resolves to `fallback` if `work` has not settled `ms` from now (work keeps running; its outcome is then ignored). */
+/**
+ * Resolves to `fallback` if `work` has not settled `ms` from now (work keeps running; its outcome is then ignored).
+ * One timer and one promise per call: it runs twice on every delivery.
+ */
 function withDeadline<T>(work: Promise<T>, ms: number, fallback: T): Promise<{ value: T; late: boolean }> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<{ value: T; late: boolean }>((resolve) => {
-    timer = setTimeout(() => resolve({ value: fallback, late: true }), Math.max(0, ms));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve({ value: fallback, late: true }), Math.max(0, ms));
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve({ value, late: false });
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([work.then((value) => ({ value, late: false })), deadline]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -83,6 +83,23 @@ describe('WebhookController (e2e)', () => {
       expect(rows[0]).toMatchObject({ msg_type: 'text', reply: 'success', fields: { Content: '随便说说' } });
     });
 
+    it('should match the path as every other route does: any case, a trailing slash, the query kept', async () => {
+      const xml = wechatMessages.text('路径');
+      const signed = signer.sign(xml);
+      await request(h.app.getHttpServer())
+        .post('/WeChat/Webhook/')
+        .query(signed.query)
+        .set('Content-Type', 'application/xml; charset=utf-8')
+        .send(signed.body)
+        .expect(200, 'success');
+      expect(await recorded(String(parseXml(xml).MsgId))).toBe(1);
+    });
+
+    it('should leave other methods on the path to the framework (a JSON 404)', async () => {
+      const res = await request(h.app.getHttpServer()).put('/wechat/webhook').send('x').expect(404);
+      expect(res.body).toEqual({ statusCode: 404, error: 'not_found', message: expect.any(String) });
+    });
+
     it('should answer 401 to a wrong signature and record nothing', async () => {
       const before = await totalRecorded();
       const signed = signer.sign(wechatMessages.text('hi'));
@@ -218,6 +235,36 @@ describe('WebhookController (e2e)', () => {
       expect(new Set(answers.map((res) => res.text)).size).toBe(1);
       expect(parseXml(answers[0].text).Content).toBe('一次');
       expect(await recorded(String(parseXml(xml).MsgId))).toBe(1);
+    });
+
+    it('should give each of 60 simultaneous deliveries, recorded together, its own reply and one record', async () => {
+      // Deliveries that arrive together are written in one statement: each must still get its own answer.
+      for (const n of [1, 2, 3]) {
+        await addRule({ match: 'exact', keyword: `批量${n}`, reply: { type: 'text', content: `回复${n}` } }).expect(
+          201,
+        );
+      }
+      const messages = Array.from({ length: 40 }, (_, i) => ({
+        n: (i % 3) + 1,
+        from: `o-batch-${i}`,
+        xml: wechatMessages.text(`批量${(i % 3) + 1}`, { from: `o-batch-${i}` }),
+      }));
+      // Every fourth message is also delivered a second time in the same burst (a retry racing its original).
+      const deliveries = [...messages, ...messages.filter((_, i) => i % 2 === 0)];
+      const answers = await Promise.all(deliveries.map((message) => send(message.xml)));
+      answers.forEach((res, i) => {
+        expect(res.status).toBe(200);
+        const reply = parseXml(res.text);
+        expect(reply.ToUserName).toBe(deliveries[i].from);
+        expect(reply.Content).toBe(`回复${deliveries[i].n}`);
+      });
+      const ids = messages.map((message) => String(parseXml(message.xml).MsgId));
+      const rows = await h.query<{ msg_id: string; copies: string }>(
+        `SELECT msg_id, count(*) AS copies FROM wechat_inbound_messages WHERE msg_id = ANY($1) GROUP BY msg_id`,
+        [ids],
+      );
+      expect(rows).toHaveLength(40);
+      expect(rows.every((row) => Number(row.copies) === 1)).toBe(true);
     });
 
     it('should answer success before the 5 s deadline when a handler stalls, and keep success for the retries', async () => {
@@ -540,6 +587,9 @@ describe('WebhookController (e2e)', () => {
       expect(Object.keys(res.body.paths)).toEqual(
         expect.arrayContaining(['/wechat/webhook', '/admin/auto-replies', '/admin/auto-replies/{id}', '/admin/menu']),
       );
+      // POST is served in the fast lane, outside the framework's scan: it is described all the same.
+      expect(res.body.paths['/wechat/webhook'].post.requestBody.content).toHaveProperty('text/xml');
+      expect(res.body.paths['/wechat/webhook'].get.summary).toMatch(/URL check/);
       expect(Object.keys(res.body.components.schemas.ReplyDto.properties)).toEqual(
         expect.arrayContaining(['type', 'content', 'mediaId', 'articles']),
       );

@@ -1,4 +1,5 @@
 import { parse as parseQueryString } from 'node:querystring';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /** The largest body any parser reads: what Express's body-parser got as `limit: '64kb'`. */
@@ -31,59 +32,79 @@ function charsetOf(request: FastifyRequest): string | undefined {
 }
 
 /**
- * Reads the body as UTF-8 text up to BODY_LIMIT, with body-parser's refusals (413 over the limit, 400 cut short).
- * As body-parser did, a refused body is still read to its end (and dropped) before the answer, so the connection
- * stays usable.
+ * Reads a body as UTF-8 text up to BODY_LIMIT, with body-parser's refusals (413 over the limit, 400 cut short). As
+ * body-parser did, a refused body is still read to its end (and dropped) before the answer, so the connection stays
+ * usable. Serves the framework's parsers and the plain node:http fast lane alike.
  */
+export function readTextBody(headers: IncomingHttpHeaders, payload: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const header = headers['content-length'];
+    const declared = header === undefined ? undefined : Number(header);
+    const tooLarge = () => new BodyError(413, 'entity.too.large', 'request entity too large');
+    let failure: Error | undefined = declared !== undefined && declared > BODY_LIMIT ? tooLarge() : undefined;
+    let finished = false;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    payload.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (failure) {
+        return;
+      }
+      if (received > BODY_LIMIT) {
+        failure = tooLarge();
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    payload.on('end', () => {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      if (!failure && declared !== undefined && received !== declared) {
+        failure = new BodyError(400, 'request.size.invalid', 'request size did not match content length');
+      }
+      if (failure) {
+        reject(failure);
+        return;
+      }
+      resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    });
+    payload.on('error', () => {
+      if (!finished) {
+        finished = true;
+        reject(new BodyError(400, 'request.aborted', 'request aborted'));
+      }
+    });
+  });
+}
+
+/** Reads the body for Fastify: any refusal, the parser's included, is handed on as a RefusedBody. */
 function readText(
   request: FastifyRequest,
   payload: NodeJS.ReadableStream,
   done: Done,
   parse: (text: string) => unknown,
 ): void {
-  const header = request.headers['content-length'];
-  const declared = header === undefined ? undefined : Number(header);
-  const tooLarge = () => new BodyError(413, 'entity.too.large', 'request entity too large');
-  let failure: Error | undefined = declared !== undefined && declared > BODY_LIMIT ? tooLarge() : undefined;
-  let finished = false;
-  const chunks: Buffer[] = [];
-  let received = 0;
-  payload.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-    if (failure) {
-      return;
-    }
-    if (received > BODY_LIMIT) {
-      failure = tooLarge();
-      chunks.length = 0;
-      return;
-    }
-    chunks.push(chunk);
-  });
-  payload.on('end', () => {
-    if (finished) {
-      return;
-    }
-    finished = true;
-    if (!failure && declared !== undefined && received !== declared) {
-      failure = new BodyError(400, 'request.size.invalid', 'request size did not match content length');
-    }
-    if (failure) {
-      done(null, new RefusedBody(failure));
-      return;
-    }
-    try {
-      done(null, parse(Buffer.concat(chunks).toString('utf8')));
-    } catch (error) {
-      done(null, new RefusedBody(error as Error));
-    }
-  });
-  payload.on('error', () => {
-    if (!finished) {
-      finished = true;
-      done(null, new RefusedBody(new BodyError(400, 'request.aborted', 'request aborted')));
-    }
-  });
+  readTextBody(request.headers, payload).then(
+    (text) => {
+      let body: unknown;
+      try {
+        body = parse(text);
+      } catch (error) {
+        done(null, new RefusedBody(error as Error));
+        return;
+      }
+      done(null, body);
+    },
+    (error: Error) => done(null, new RefusedBody(error)),
+  );
+}
+
+/** True for the media types WeChat's XML comes as (`text/xml`, `application/xml`, with any parameters). */
+export function isXmlContentType(header: string | undefined): boolean {
+  return /^\s*(text|application)\/xml\s*(;|$)/i.test(header ?? '');
 }
 
 /** body-parser's strict mode: only an object or an array, with the message JSON.parse gives for that first token. */

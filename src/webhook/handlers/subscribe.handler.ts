@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { Configuration } from 'src/config/configuration';
 import { IdentityService } from 'src/identity/identity.service';
 import { MessageHandler, NextHandler } from 'src/webhook/handlers/message-handler';
-import type { InboundMessage } from 'src/wechat/messages/inbound-message';
+import type { InboundMessage, SubscribeEvent } from 'src/wechat/messages/inbound-message';
 import type { Reply } from 'src/wechat/messages/reply';
 
 /** A new follower: kept as a subscribed official-account identity, greeted with WECHAT_OA_WELCOME_TEXT. */
@@ -26,10 +26,12 @@ export class SubscribeHandler implements MessageHandler {
     return message.kind === 'event' && message.event === 'subscribe';
   }
 
-  async handle(message: InboundMessage, next: NextHandler): Promise<Reply | null> {
-    if (message.kind !== 'event' || message.event !== 'subscribe') {
-      return next();
-    }
+  handle(message: InboundMessage, next: NextHandler): Promise<Reply | null> {
+    // Not async: the messages passed on (most of them) cost no extra promise.
+    return message.kind === 'event' && message.event === 'subscribe' ? this.welcome(message) : next();
+  }
+
+  private async welcome(message: SubscribeEvent): Promise<Reply> {
     if (this.appId) {
       await this.identities.linkOrCreate({
         appid: this.appId,

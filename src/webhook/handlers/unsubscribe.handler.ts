@@ -23,10 +23,12 @@ export class UnsubscribeHandler implements MessageHandler {
     return message.kind === 'event' && message.event === 'unsubscribe';
   }
 
-  async handle(message: InboundMessage, next: NextHandler): Promise<Reply | null> {
-    if (message.kind !== 'event' || message.event !== 'unsubscribe') {
-      return next();
-    }
+  handle(message: InboundMessage, next: NextHandler): Promise<Reply | null> {
+    // Not async: the messages passed on (most of them) cost no extra promise.
+    return message.kind === 'event' && message.event === 'unsubscribe' ? this.farewell(message) : next();
+  }
+
+  private async farewell(message: InboundMessage): Promise<null> {
     const known = this.appId ? await this.identities.setSubscribed(this.appId, message.fromUserName, false) : false;
     this.logger.log(`Follower ${message.fromUserName} left${known ? '' : ' (not known here)'}`);
     return null;
