@@ -22,8 +22,10 @@ const OA = DEMO_APPS[0];
 const TOKEN = 'benchToken2026';
 const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const ADMIN_KEY = 'bench-admin-key-0123456789';
-const RUNS = 3;
-const DURATION_S = 10;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+/** BENCH_MODES=plain (or safe) measures one mode only; both by default. */
+const MODES = (process.env.BENCH_MODES ?? 'plain,safe').split(',') as WebhookMode[];
 /** The server gets core 0, the load generator (this process) core 1. */
 const SERVER_CPU = '0';
 const LOAD_CPU = '1';
@@ -125,7 +127,7 @@ export async function run(): Promise<void> {
     }
 
     const lines: string[] = [];
-    for (const mode of ['plain', 'safe'] as const) {
+    for (const mode of MODES) {
       const floorRuns: LoadResult[] = [];
       const serviceRuns: LoadResult[] = [];
       await webhookLoad(service.url, mode);
