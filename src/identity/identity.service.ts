@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppException } from 'src/common/errors/app-exception';
-import { IdentityUpsert, NewSession, UserRepository } from 'src/identity/user.repository';
+import { IdentityUpsert, UpsertExtras, UserRepository } from 'src/identity/user.repository';
 import { MeDto } from 'src/identity/dto/me.dto';
 
 export type WeChatIdentity = IdentityUpsert;
@@ -22,22 +22,27 @@ export interface LinkResult {
 export class IdentityService {
   constructor(private readonly users: UserRepository) {}
 
+  /**
+   * `session` and `userProfile` are written by the identity's own statement (one round trip and one commit per
+   * login), for whichever user the identity resolves to.
+   */
   async linkOrCreate(
     identity: WeChatIdentity,
-    options: { bindToUserId?: string; session?: NewSession } = {},
+    options: { bindToUserId?: string } & UpsertExtras = {},
   ): Promise<LinkResult> {
     const { unionid } = identity;
+    const { bindToUserId, ...extras } = options;
     const result = unionid
       ? await this.users.withUnionidLock(unionid, async (manager) => {
-          const owner = (await this.users.findUserIdByUnionid(unionid, manager)) ?? options.bindToUserId;
-          return this.users.upsertIdentity(identity, owner ?? this.users.newUserId(), !owner, manager, options.session);
+          const owner = (await this.users.findUserIdByUnionid(unionid, manager)) ?? bindToUserId;
+          return this.users.upsertIdentity(identity, owner ?? this.users.newUserId(), !owner, manager, extras);
         })
       : await this.users.upsertIdentity(
           identity,
-          options.bindToUserId ?? this.users.newUserId(),
-          !options.bindToUserId,
+          bindToUserId ?? this.users.newUserId(),
+          !bindToUserId,
           undefined,
-          options.session,
+          extras,
         );
     return { userId: result.userId, isNew: result.userCreated, identityCreated: result.identityCreated };
   }

@@ -23,6 +23,18 @@ export interface NewSession {
   ttlSeconds: number;
 }
 
+/** The user's display fields to set in the same statement as the identity; null or absent keeps the current value. */
+export interface UserProfileUpdate {
+  nickname?: string | null;
+  avatarUrl?: string | null;
+}
+
+/** What the identity statement writes besides the identity (and, on a first login, the user). */
+export interface UpsertExtras {
+  session?: NewSession;
+  userProfile?: UserProfileUpdate;
+}
+
 export interface UpsertResult {
   userId: string;
   /** True when this call created the identity (its first login). */
@@ -58,18 +70,19 @@ export class UserRepository {
    * `createUser` is set, the user row is created in the same statement, only if the identity was really inserted.
    * Concurrent first logins of one openid meet at the unique constraint: one inserts, the rest update and read
    * the winner's user, so exactly one user exists. Given fields overwrite; absent (undefined/null) ones are kept.
-   * With `session`, the login's session row is written by the same statement, for whichever user it resolves to.
+   * With `session`, the login's session row is written by the same statement, for whichever user it resolves to;
+   * with `userProfile`, that user's nickname and avatar are set too (on the new row when the user is created here).
+   * A statement that lost a concurrent first login sees the winner's user only through the conflict, so its profile
+   * update finds no row: the winner, a moment earlier, wrote the same WeChat profile.
    */
   async upsertIdentity(
     identity: IdentityUpsert,
     candidateUserId: string,
     createUser: boolean,
     manager?: EntityManager,
-    session?: NewSession,
+    { session, userProfile }: UpsertExtras = {},
   ): Promise<UpsertResult> {
-    const rows = await queryRows<{ userId: string; inserted: boolean }>(
-      manager ?? this.dataSource,
-      `WITH ident AS (
+    const sql = `WITH ident AS (
          INSERT INTO wechat_identities AS wi (user_id, appid, openid, source, unionid, subscribed, profile,
            session_key_sealed, refresh_token_sealed, refresh_token_expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)
@@ -83,28 +96,37 @@ export class UserRepository {
            updated_at = now()
          RETURNING wi.user_id, (wi.xmax = 0) AS inserted
        ), new_user AS (
-         INSERT INTO users (id) SELECT user_id FROM ident WHERE inserted AND $11::boolean RETURNING id
+         INSERT INTO users (id, nickname, avatar_url)
+         SELECT user_id, $14::text, $15::text FROM ident WHERE inserted AND $11::boolean RETURNING id
+       ), user_profile AS (
+         UPDATE users u SET nickname = COALESCE($14::text, u.nickname),
+           avatar_url = COALESCE($15::text, u.avatar_url), updated_at = now()
+         FROM ident
+         WHERE u.id = ident.user_id AND NOT (ident.inserted AND $11::boolean)
+           AND ($14::text IS NOT NULL OR $15::text IS NOT NULL)
        ), new_session AS (
          INSERT INTO sessions (user_id, token_hash, expires_at)
          SELECT user_id, $12::text, now() + make_interval(secs => $13::integer) FROM ident WHERE $12::text IS NOT NULL
        )
-       SELECT ident.user_id AS "userId", ident.inserted AS inserted FROM ident`,
-      [
-        candidateUserId,
-        identity.appid,
-        identity.openid,
-        identity.source,
-        identity.unionid ?? null,
-        identity.subscribed ?? null,
-        identity.profile ? JSON.stringify(identity.profile) : null,
-        identity.sessionKeySealed ?? null,
-        identity.refreshTokenSealed ?? null,
-        identity.refreshTokenExpiresAt ?? null,
-        createUser,
-        session?.tokenHash ?? null,
-        session?.ttlSeconds ?? 0,
-      ],
-    );
+       SELECT ident.user_id AS "userId", ident.inserted AS inserted FROM ident`;
+    const params = [
+      candidateUserId,
+      identity.appid,
+      identity.openid,
+      identity.source,
+      identity.unionid ?? null,
+      identity.subscribed ?? null,
+      identity.profile ? JSON.stringify(identity.profile) : null,
+      identity.sessionKeySealed ?? null,
+      identity.refreshTokenSealed ?? null,
+      identity.refreshTokenExpiresAt ?? null,
+      createUser,
+      session?.tokenHash ?? null,
+      session?.ttlSeconds ?? 0,
+      userProfile?.nickname ?? null,
+      userProfile?.avatarUrl ?? null,
+    ];
+    const rows = await queryRows<{ userId: string; inserted: boolean }>(manager ?? this.dataSource, sql, params);
     const { userId, inserted } = rows[0];
     return { userId, identityCreated: inserted, userCreated: inserted && createUser };
   }

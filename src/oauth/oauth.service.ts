@@ -8,6 +8,7 @@ import { MeDto } from 'src/identity/dto/me.dto';
 import type { WeChatProfile } from 'src/identity/entities/wechat-identity.entity';
 import { IdentityService } from 'src/identity/identity.service';
 import { IssuedSession, SessionService } from 'src/identity/session.service';
+import type { NewSession } from 'src/identity/user.repository';
 import { OAuthStateRepository } from 'src/oauth/oauth-state.repository';
 import { safeReturnTo } from 'src/oauth/return-to';
 import type { HomeView } from 'src/oauth/views/pages';
@@ -125,12 +126,14 @@ export class OAuthService {
         ? await this.client.userInfo(appId, token.access_token, token.openid).catch(mapWeChatError)
         : null;
     const bindToUserId = input.sessionToken ? await this.sessions.authenticate(input.sessionToken) : null;
-    const userId = await this.keepIdentity(appId, token, info, {
+    // The identity, the user's profile and the new session are written by one statement.
+    const { row, issued } = this.sessions.prepare();
+    await this.keepIdentity(appId, token, info, {
       refreshTokenExpiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_MS),
       bindToUserId,
+      session: row,
     });
-    const session = await this.sessions.issue(userId);
-    return { kind: 'login', returnTo: pending.returnTo, session };
+    return { kind: 'login', returnTo: pending.returnTo, session: issued };
   }
 
   /**
@@ -199,12 +202,15 @@ export class OAuthService {
     return me ? { nickname: me.nickname, avatarUrl: me.avatarUrl } : null;
   }
 
-  /** Upserts the identity (sealed refresh_token, profile) and copies nickname and avatar onto the user. */
+  /**
+   * Upserts the identity (sealed refresh_token, profile) and copies nickname and avatar onto the user, in one
+   * statement together with the login's session when one is given.
+   */
   private async keepIdentity(
     appid: string,
     token: WebAccessToken,
     info: WebUserInfo | null,
-    options: { refreshTokenExpiresAt?: Date; bindToUserId?: string | null },
+    options: { refreshTokenExpiresAt?: Date; bindToUserId?: string | null; session?: NewSession },
   ): Promise<string> {
     const unionid = info?.unionid ?? token.unionid ?? null;
     const profile: WeChatProfile | null = info
@@ -229,19 +235,17 @@ export class OAuthService {
         refreshTokenSealed: token.refresh_token ? this.sealer.seal(token.refresh_token) : null,
         refreshTokenExpiresAt: options.refreshTokenExpiresAt ?? null,
       },
-      { bindToUserId: options.bindToUserId ?? undefined },
+      {
+        bindToUserId: options.bindToUserId ?? undefined,
+        session: options.session,
+        userProfile: info ? { nickname: info.nickname, avatarUrl: info.headimgurl || null } : undefined,
+      },
     );
     if (options.bindToUserId && link.userId !== options.bindToUserId) {
       // The openid already belongs to another user: log in as its owner rather than merge two accounts.
       this.logger.warn(`openid ${token.openid} already belongs to user ${link.userId}; not bound to the session user`);
     } else if (link.isNew) {
       this.logger.log(`New official-account user ${link.userId} (openid ${token.openid})`);
-    }
-    if (info) {
-      await this.identities.updateProfile(link.userId, {
-        nickname: info.nickname,
-        avatarUrl: info.headimgurl || undefined,
-      });
     }
     return link.userId;
   }

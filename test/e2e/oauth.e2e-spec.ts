@@ -296,6 +296,32 @@ describe('OAuthModule (e2e)', () => {
       expect(h.fake.callCount('/sns/oauth2/access_token')).toBe(1);
     });
 
+    it('should make one user, with its profile, out of concurrent first logins of one WeChat user', async () => {
+      const openid = 'o-concurrent-web';
+      setOAuthUser(h.fake, { openid, nickname: '并发', headimgurl: 'https://thirdwx.qlogo.cn/mmopen/c/132' });
+      const callbacks = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const started = await startLogin();
+          return { started, callbackPath: await wechatAnswers(started.location) };
+        }),
+      );
+      const hits = await Promise.all(
+        callbacks.map(({ started, callbackPath }) =>
+          request(server()).get(callbackPath).set('Cookie', [started.browser]).expect(302),
+        ),
+      );
+      const sids = hits.map((res) =>
+        cookiePair(cookieFrom(res.headers['set-cookie'] as unknown as string[], 'sid')).replace(/^sid=/, ''),
+      );
+      const views = await Promise.all(sids.map((sid) => me(sid).expect(200)));
+      expect(new Set(views.map((view) => view.body.id)).size).toBe(1);
+      for (const view of views) {
+        expect(view.body).toMatchObject({ nickname: '并发', avatarUrl: 'https://thirdwx.qlogo.cn/mmopen/c/132' });
+      }
+      expect(await count('SELECT count(*) FROM wechat_identities WHERE openid = $1', [openid])).toBe(1);
+      expect(await count('SELECT count(*) FROM sessions WHERE user_id = $1', [views[0].body.id])).toBe(8);
+    });
+
     it('should refuse a state presented without the cookie of the browser that started it', async () => {
       setOAuthUser(h.fake, {});
       const victim = await startLogin();
