@@ -148,23 +148,32 @@ export class UserRepository {
     return rows[0]?.userId ?? null;
   }
 
-  async findUser(userId: string): Promise<UserRow | null> {
-    const rows = await queryRows<UserRow>(
+  /**
+   * The `/api/me` view of a user in one query: the user with their identities (oldest first), found by id or by
+   * the hash of a live (unexpired, unrevoked) session token.
+   */
+  async findUserWithIdentities(
+    by: { userId: string } | { sessionTokenHash: string },
+  ): Promise<(UserRow & { identities: IdentityRow[] }) | null> {
+    const [from, param] =
+      'userId' in by
+        ? ['users u WHERE u.id = $1', by.userId]
+        : [
+            `sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
+            by.sessionTokenHash,
+          ];
+    const rows = await queryRows<UserRow & { identities: IdentityRow[] }>(
       this.dataSource,
-      `SELECT id, nickname, avatar_url AS "avatarUrl", phone_number AS "phoneNumber",
-         pure_phone_number AS "purePhoneNumber", country_code AS "countryCode"
-       FROM users WHERE id = $1`,
-      [userId],
+      `SELECT u.id, u.nickname, u.avatar_url AS "avatarUrl", u.phone_number AS "phoneNumber",
+         u.pure_phone_number AS "purePhoneNumber", u.country_code AS "countryCode",
+         COALESCE((SELECT json_agg(json_build_object('appid', wi.appid, 'openid', wi.openid, 'source', wi.source,
+             'unionid', wi.unionid, 'subscribed', wi.subscribed) ORDER BY wi.created_at)
+           FROM wechat_identities wi WHERE wi.user_id = u.id), '[]'::json) AS identities
+       FROM ${from}`,
+      [param],
     );
     return rows[0] ?? null;
-  }
-
-  async findIdentities(userId: string): Promise<IdentityRow[]> {
-    return queryRows<IdentityRow>(
-      this.dataSource,
-      `SELECT appid, openid, source, unionid, subscribed FROM wechat_identities WHERE user_id = $1 ORDER BY created_at`,
-      [userId],
-    );
   }
 
   /** Sets the given profile fields; `undefined` leaves a field as it is. */

@@ -189,16 +189,7 @@ export class OAuthService {
 
   /** What `/` shows: the logged-in user's nickname and avatar, or null for a guest. */
   async homeView(sessionToken: string | null): Promise<HomeView | null> {
-    const userId = sessionToken ? await this.sessions.authenticate(sessionToken) : null;
-    if (!userId) {
-      return null;
-    }
-    const me = await this.identities.getMe(userId).catch((error: unknown) => {
-      if (error instanceof AppException && error.status === 401) {
-        return null;
-      }
-      throw error;
-    });
+    const me = await this.identities.findMeBySessionToken(sessionToken);
     return me ? { nickname: me.nickname, avatarUrl: me.avatarUrl } : null;
   }
 
