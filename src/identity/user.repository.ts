@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { queryRows } from 'src/database/sql-runner';
+import { queryPrepared } from 'src/identity/prepared-query';
 import type { IdentitySource, WeChatProfile } from 'src/identity/entities/wechat-identity.entity';
 
 export interface IdentityUpsert {
@@ -126,7 +127,9 @@ export class UserRepository {
       userProfile?.nickname ?? null,
       userProfile?.avatarUrl ?? null,
     ];
-    const rows = await queryRows<{ userId: string; inserted: boolean }>(manager ?? this.dataSource, sql, params);
+    const rows = manager
+      ? await queryRows<{ userId: string; inserted: boolean }>(manager, sql, params)
+      : await queryPrepared<{ userId: string; inserted: boolean }>(this.dataSource, 'identity_upsert', sql, params);
     const { userId, inserted } = rows[0];
     return { userId, identityCreated: inserted, userCreated: inserted && createUser };
   }
@@ -155,16 +158,18 @@ export class UserRepository {
   async findUserWithIdentities(
     by: { userId: string } | { sessionTokenHash: string },
   ): Promise<(UserRow & { identities: IdentityRow[] }) | null> {
-    const [from, param] =
+    const [name, from, param] =
       'userId' in by
-        ? ['users u WHERE u.id = $1', by.userId]
+        ? ['me_by_user', 'users u WHERE u.id = $1', by.userId]
         : [
+            'me_by_session',
             `sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
             by.sessionTokenHash,
           ];
-    const rows = await queryRows<UserRow & { identities: IdentityRow[] }>(
+    const rows = await queryPrepared<UserRow & { identities: IdentityRow[] }>(
       this.dataSource,
+      name,
       `SELECT u.id, u.nickname, u.avatar_url AS "avatarUrl", u.phone_number AS "phoneNumber",
          u.pure_phone_number AS "purePhoneNumber", u.country_code AS "countryCode",
          COALESCE((SELECT json_agg(json_build_object('appid', wi.appid, 'openid', wi.openid, 'source', wi.source,

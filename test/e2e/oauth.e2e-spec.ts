@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { queryPrepared } from 'src/identity/prepared-query';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
 import {
   FakeOAuthUser,
@@ -628,6 +630,17 @@ describe('OAuthModule (e2e)', () => {
       expect(paths['/oauth/callback'].get).toBeDefined();
       expect(paths['/api/me/sync'].post).toBeDefined();
       expect(paths['/'].get).toBeDefined();
+    });
+
+    it('should run the hot statements as prepared statements on PostgreSQL', async () => {
+      // The probe is listed in pg_prepared_statements only on a connection where it was prepared by name.
+      const rows = await queryPrepared<{ name: string }>(
+        h.app.get(DataSource),
+        'probe_prepared',
+        'SELECT name FROM pg_prepared_statements WHERE name = $1',
+        ['probe_prepared'],
+      );
+      expect(rows).toEqual([{ name: 'probe_prepared' }]);
     });
   });
 });
