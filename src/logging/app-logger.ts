@@ -1,22 +1,20 @@
-import { Injectable, LoggerService } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { LoggerService } from '@nestjs/common';
 import type { Level, Logger } from 'pino';
-import type { Configuration } from 'src/config/configuration';
-import { createRootLogger } from 'src/logging/logger.options';
 import { requestLogContext } from 'src/logging/request-context';
+
+/** A stack trace never reaches a log: a message is cut where its first `    at …` frame begins. */
+function withoutStack(text: string): string {
+  const frame = text.search(/\n\s+at /);
+  return frame === -1 ? text : text.slice(0, frame);
+}
 
 /**
  * Nest's logger on pino: `new Logger(X.name).warn(…)` anywhere becomes one JSON line with `context: "X"` and, while
- * a request is being served, `req: {id, method, path}` of that request.
- * Stack traces are never written (Nest passes them as an extra argument; an Error is logged by name and message).
+ * a request is being served, `req: {id, method, path}` of that request. Stack traces are never written (Nest passes
+ * them as an extra argument, which is dropped; an Error is logged by name and message; frames in a message are cut).
  */
-@Injectable()
 export class AppLogger implements LoggerService {
-  readonly pino: Logger;
-
-  constructor(config: ConfigService<Configuration, true>) {
-    this.pino = createRootLogger(config.get('app', { infer: true }).logLevel);
-  }
+  constructor(readonly pino: Logger) {}
 
   log(message: unknown, ...params: unknown[]): void {
     this.write('info', message, params);
@@ -57,12 +55,12 @@ export class AppLogger implements LoggerService {
       fields.context = last;
     }
     if (message instanceof Error) {
-      fields.err = { type: message.name, message: message.message };
-      this.pino[level](fields, message.message);
+      fields.err = { type: message.name, message: withoutStack(message.message) };
+      this.pino[level](fields, withoutStack(message.message));
     } else if (typeof message === 'object' && message !== null) {
       this.pino[level]({ ...fields, ...message });
     } else {
-      this.pino[level](fields, String(message));
+      this.pino[level](fields, withoutStack(String(message)));
     }
   }
 }
