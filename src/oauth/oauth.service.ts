@@ -12,7 +12,13 @@ import type { NewSession } from 'src/identity/user.repository';
 import { OAuthStateRepository } from 'src/oauth/oauth-state.repository';
 import { safeReturnTo } from 'src/oauth/return-to';
 import type { HomeView } from 'src/oauth/views/pages';
-import { OAuthScope, WeChatOAuthClient, WebAccessToken, WebUserInfo } from 'src/oauth/wechat-oauth.client';
+import {
+  OAUTH_SCOPES,
+  OAuthScope,
+  WeChatOAuthClient,
+  WebAccessToken,
+  WebUserInfo,
+} from 'src/oauth/wechat-oauth.client';
 import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
 import { WeChatErrcode } from 'src/wechat/http/wechat-errcode';
 import { wechatErrorToAppException } from 'src/wechat/http/wechat-error.mapper';
@@ -69,9 +75,12 @@ export class OAuthService {
   }
 
   /** Records a single-use state bound to this browser and builds WeChat's authorize URL. */
-  async authorize(input: { scope?: OAuthScope; returnTo?: unknown; browserKey?: unknown }): Promise<AuthorizeResult> {
-    const { appId } = this.credentials();
+  async authorize(input: { scope?: unknown; returnTo?: unknown; browserKey?: unknown }): Promise<AuthorizeResult> {
     const scope = input.scope ?? DEFAULT_SCOPE;
+    if (!isScope(scope)) {
+      throw new AppException(400, 'bad_request', 'scope must be snsapi_base or snsapi_userinfo');
+    }
+    const { appId } = this.credentials();
     const browserKey =
       typeof input.browserKey === 'string' && BROWSER_KEY.test(input.browserKey)
         ? input.browserKey
@@ -270,6 +279,10 @@ export class OAuthService {
     }
     return { appId, secret };
   }
+}
+
+function isScope(value: unknown): value is OAuthScope {
+  return OAUTH_SCOPES.includes(value as OAuthScope);
 }
 
 function grants(token: WebAccessToken, scope: OAuthScope): boolean {
