@@ -193,7 +193,7 @@ export async function run(): Promise<void> {
   const db = await createTestDatabase();
   const port = await freePort();
   const service = `http://127.0.0.1:${port}`;
-  const child = await startServiceProcess(
+  const starting = startServiceProcess(
     {
       NODE_ENV: 'production',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
@@ -212,6 +212,12 @@ export async function run(): Promise<void> {
     },
     port,
   );
+  // A service that does not start (a bad option, a failed migration) must not leave its database behind.
+  const child = await starting.catch(async (error: unknown) => {
+    await fake.stop();
+    await db.drop();
+    throw error;
+  });
   const pid = child.child.pid ?? 0;
   try {
     await measure(service, fake, WARMUP_MS);
