@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from 'test/support/free-port';
 import { DEMO_APPS, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
@@ -23,6 +23,10 @@ const WARMUP_MS = 3_000;
 const RUNS = 3;
 /** BENCH_MINT_CODES=1: skip the HTTP hop to WeChat's authorize URL (not the service's work) and mint codes here. */
 const MINT_CODES = process.env.BENCH_MINT_CODES === '1';
+/** BENCH_SERVICE_NODE_OPTIONS: NODE_OPTIONS of the service only (e.g. `--require ./experiment.js`). */
+const SERVICE_NODE_OPTIONS = process.env.BENCH_SERVICE_NODE_OPTIONS;
+/** BENCH_CPU_PROFILE=<prefix>: CPU-profile the service (bench/cpu-profile.js) into <prefix>-<pid>.cpuprofile. */
+const CPU_PROFILE = process.env.BENCH_CPU_PROFILE;
 
 interface Answer {
   status: number;
@@ -94,6 +98,9 @@ interface RunResult {
   /** Share of one core the service and this process (load + emulator) used: is either the bottleneck? */
   serviceBusy: number;
   benchBusy: number;
+  /** CPU milliseconds per round trip of all PostgreSQL processes, and of the whole machine (every core). */
+  postgresCpuMs: number;
+  machineCpuMs: number;
 }
 
 async function measure(service: string, fake: FakeWeChat, durationMs: number): Promise<RunResult> {
@@ -130,13 +137,45 @@ async function measure(service: string, fake: FakeWeChat, durationMs: number): P
     serviceCpuMs: NaN,
     serviceBusy: NaN,
     benchBusy: NaN,
+    postgresCpuMs: NaN,
+    machineCpuMs: NaN,
   };
 }
 
-/** CPU seconds (user + system) a process has used so far (Linux /proc; clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+/** CPU seconds (user + system) of a /proc/<pid>/stat line (clock ticks of 1/100 s). */
+function cpuSecondsOf(stat: string): number {
+  const fields = stat.split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds a process has used so far (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  return cpuSecondsOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** CPU seconds used so far by every PostgreSQL process (the server and its backends). */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) {
+      continue;
+    }
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.includes(' (postgres) ')) {
+        total += cpuSecondsOf(stat);
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+/** Busy CPU seconds of the whole machine so far, all cores: everything but idle and iowait (/proc/stat). */
+function machineCpuSeconds(): number {
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return (ticks.reduce((sum, value) => sum + value, 0) - ticks[3] - ticks[4]) / 100;
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -154,7 +193,7 @@ export async function run(): Promise<void> {
   const db = await createTestDatabase();
   const port = await freePort();
   const service = `http://127.0.0.1:${port}`;
-  const child = await startServiceProcess(
+  const starting = startServiceProcess(
     {
       NODE_ENV: 'production',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
@@ -165,9 +204,20 @@ export async function run(): Promise<void> {
       WECHAT_OA_APPID: OA.appid,
       WECHAT_OA_SECRET: OA.secret,
       DATA_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+      NODE_OPTIONS:
+        [SERVICE_NODE_OPTIONS, CPU_PROFILE && `--require ${join(__dirname, 'cpu-profile.js')}`]
+          .filter(Boolean)
+          .join(' ') || undefined,
+      CPU_PROFILE_OUT: CPU_PROFILE,
     },
     port,
   );
+  // A service that does not start (a bad option, a failed migration) must not leave its database behind.
+  const child = await starting.catch(async (error: unknown) => {
+    await fake.stop();
+    await db.drop();
+    throw error;
+  });
   const pid = child.child.pid ?? 0;
   try {
     await measure(service, fake, WARMUP_MS);
@@ -177,25 +227,31 @@ export async function run(): Promise<void> {
     for (let i = 0; i < RUNS; i += 1) {
       fake.resetCalls();
       const cpuBefore = cpuSeconds(pid);
+      const postgresBefore = postgresCpuSeconds();
+      const machineBefore = machineCpuSeconds();
       const ownBefore = process.cpuUsage();
       const result = await measure(service, fake, DURATION_MS);
       const trips = (result.perSecond * DURATION_MS) / 1000;
       const own = process.cpuUsage(ownBefore);
       const serviceCpuS = cpuSeconds(pid) - cpuBefore;
+      const postgresCpuS = postgresCpuSeconds() - postgresBefore;
+      const machineCpuS = machineCpuSeconds() - machineBefore;
       runs.push({
         ...result,
         serviceCpuMs: (serviceCpuS * 1000) / Math.max(trips, 1),
         serviceBusy: (serviceCpuS * 1000) / DURATION_MS,
         benchBusy: (own.user + own.system) / 1000 / DURATION_MS,
+        postgresCpuMs: (postgresCpuS * 1000) / Math.max(trips, 1),
+        machineCpuMs: (machineCpuS * 1000) / Math.max(trips, 1),
       });
     }
     const lines = [
       `OAuth round trips (authorize → WeChat 允许${MINT_CODES ? ' (codes minted in-process)' : ''} → callback → /api/me), new user each, ${CONNECTIONS} concurrent browsers, ${RUNS} x ${DURATION_MS / 1000} s on PostgreSQL (load average before: ${loadBefore}):`,
       ...runs.map(
         (r, i) =>
-          `  run ${i + 1}: ${r.perSecond.toFixed(0)} round trips/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}, service CPU ${r.serviceCpuMs.toFixed(2)} ms/round trip (service ${(r.serviceBusy * 100).toFixed(0)}% of a core, load + emulator ${(r.benchBusy * 100).toFixed(0)}%)`,
+          `  run ${i + 1}: ${r.perSecond.toFixed(0)} round trips/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}, service CPU ${r.serviceCpuMs.toFixed(2)} ms/round trip (service ${(r.serviceBusy * 100).toFixed(0)}% of a core, load + emulator ${(r.benchBusy * 100).toFixed(0)}%); PostgreSQL ${r.postgresCpuMs.toFixed(2)} ms, whole machine ${r.machineCpuMs.toFixed(2)} ms per round trip`,
       ),
-      `  median: ${median(runs.map((r) => r.perSecond)).toFixed(0)} round trips/s, p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms (target ≥ 300/s); service CPU ${median(runs.map((r) => r.serviceCpuMs)).toFixed(2)} ms per round trip`,
+      `  median: ${median(runs.map((r) => r.perSecond)).toFixed(0)} round trips/s, p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms (target ≥ 300/s); service CPU ${median(runs.map((r) => r.serviceCpuMs)).toFixed(2)} ms, PostgreSQL ${median(runs.map((r) => r.postgresCpuMs)).toFixed(2)} ms, whole machine ${median(runs.map((r) => r.machineCpuMs)).toFixed(2)} ms per round trip`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     if (runs.some((r) => r.errors > 0)) {

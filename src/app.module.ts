@@ -1,12 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { ConfigModule, ConfigService } from '@nestjs/config';
-import { LoggerModule } from 'nestjs-pino';
-import type { Configuration } from 'src/config/configuration';
+import { ConfigModule } from '@nestjs/config';
 import { validateAndBuild } from 'src/config/configuration';
 import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
 import { IdentityModule } from 'src/identity/identity.module';
-import { buildLoggerOptions } from 'src/logging/logger.options';
+import { LoggingModule } from 'src/logging/logging.module';
 import { MiniProgramModule } from 'src/mini-program/mini-program.module';
 import { OAuthModule } from 'src/oauth/oauth.module';
 import { TokenModule } from 'src/token/token.module';
@@ -30,11 +28,7 @@ export class AppModule {
           ignoreEnvFile: options.ignoreEnvFile,
           validate: (raw) => validateAndBuild({ ...raw, ...options.env }),
         }),
-        LoggerModule.forRootAsync({
-          inject: [ConfigService],
-          useFactory: (config: ConfigService<Configuration, true>) =>
-            buildLoggerOptions(config.get('app', { infer: true })),
-        }),
+        LoggingModule,
         DatabaseModule,
         HealthModule,
         IdentityModule,

@@ -5,10 +5,11 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { BODY_LIMIT, registerBodyParsers } from 'src/common/http/body-parsers';
 import { FastLane, PlainHandler } from 'src/common/http/fast-lane';
+import { registerRequestLogging } from 'src/logging/request-logging';
+import { AppLogger } from 'src/logging/app-logger';
 
 /**
  * The HTTP platform, set to behave as the Express one did: the same proxies trusted, routes matched without regard to
@@ -46,7 +47,9 @@ export function createHttpAdapter(): FastifyAdapter {
 
 /** Everything main.ts does to the app, shared with the e2e tests so they run exactly what production runs. */
 export async function configureApp(app: NestFastifyApplication): Promise<INestApplication> {
-  app.useLogger(app.get(Logger));
+  const logger = app.get(AppLogger);
+  app.useLogger(logger);
+  registerRequestLogging(app.getHttpAdapter().getInstance(), logger.pino);
   registerBodyParsers(app.getHttpAdapter().getInstance());
   await app.register(fastifyCookie);
   app.useGlobalPipes(

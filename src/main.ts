@@ -4,12 +4,12 @@ import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigService } from '@nestjs/config';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
 import { configureApp, createHttpAdapter } from 'src/app.setup';
 import type { Configuration } from 'src/config/configuration';
 import { validate } from 'src/config/env.validation';
 import { isDatabaseDownError } from 'src/database/database-errors';
+import { AppLogger } from 'src/logging/app-logger';
 import { flushLogs } from 'src/logging/logger.options';
 
 async function bootstrap(): Promise<void> {
@@ -25,7 +25,7 @@ async function bootstrap(): Promise<void> {
     abortOnError: false,
   });
   await configureApp(app);
-  const logger = app.get(Logger);
+  const logger = app.get(AppLogger);
   const config = app.get<ConfigService<Configuration, true>>(ConfigService);
   const { port, usingDevelopmentKey, publicBaseUrl } = config.get('app', { infer: true });
   if (usingDevelopmentKey) {

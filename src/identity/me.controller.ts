@@ -1,16 +1,16 @@
-import { Controller, Get, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppException } from 'src/common/errors/app-exception';
 import { MeDto } from 'src/identity/dto/me.dto';
 import { IdentityService } from 'src/identity/identity.service';
-import { SESSION_COOKIE } from 'src/identity/session-token';
-import { AuthenticatedSession, CurrentSession, SessionGuard } from 'src/identity/session.guard';
+import { readSessionToken, SESSION_COOKIE } from 'src/identity/session-token';
+import { AuthenticatedSession, CurrentSession, SessionGuard, SESSION_REQUIRED } from 'src/identity/session.guard';
 import { SessionService } from 'src/identity/session.service';
 
 @ApiTags('session')
 @ApiBearerAuth()
 @ApiCookieAuth(SESSION_COOKIE)
-@UseGuards(SessionGuard)
 @Controller('api')
 export class MeController {
   constructor(
@@ -18,14 +18,20 @@ export class MeController {
     private readonly sessions: SessionService,
   ) {}
 
+  /** The session is checked by the same query that reads the user (no SessionGuard round trip first). */
   @Get('me')
   @ApiOkResponse({ type: MeDto, description: 'The logged-in user and their WeChat identities' })
-  me(@CurrentSession() session: AuthenticatedSession): Promise<MeDto> {
-    return this.identities.getMe(session.userId);
+  async me(@Req() req: FastifyRequest): Promise<MeDto> {
+    const me = await this.identities.findMeBySessionToken(readSessionToken(req));
+    if (!me) {
+      throw AppException.unauthorized(SESSION_REQUIRED);
+    }
+    return me;
   }
 
   @Post('logout')
   @HttpCode(204)
+  @UseGuards(SessionGuard)
   @ApiNoContentResponse({ description: 'The session no longer works' })
   async logout(
     @CurrentSession() session: AuthenticatedSession,

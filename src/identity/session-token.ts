@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { sha256Hex } from 'src/common/sealing/secret-sealer';
 
 export const SESSION_COOKIE = 'sid';
 
@@ -11,4 +12,12 @@ export function readSessionToken(request: FastifyRequest): string | null {
   }
   const cookie = request.cookies?.[SESSION_COOKIE];
   return typeof cookie === 'string' && cookie.length > 0 ? cookie : null;
+}
+
+/** A well-formed token is 43 base64url characters (256 random bits); anything else cannot match and costs no query. */
+const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
+
+/** The stored form of a session token (its SHA-256), or null for a token that cannot be one of ours. */
+export function sessionTokenHash(token: string | null): string | null {
+  return token !== null && TOKEN_FORMAT.test(token) ? sha256Hex(token) : null;
 }

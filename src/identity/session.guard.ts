@@ -11,6 +11,9 @@ export interface AuthenticatedSession {
 
 type RequestWithSession = FastifyRequest & { session?: AuthenticatedSession };
 
+/** The 401 message when a route needs a live session and the request carries none. */
+export const SESSION_REQUIRED = 'A live session is required: log in again.';
+
 /** One guard for both ways of carrying a session: `Authorization: Bearer` and the `sid` cookie. */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -21,7 +24,7 @@ export class SessionGuard implements CanActivate {
     const token = readSessionToken(request);
     const userId = token ? await this.sessions.authenticate(token) : null;
     if (!token || !userId) {
-      throw AppException.unauthorized('A live session is required: log in again.');
+      throw AppException.unauthorized(SESSION_REQUIRED);
     }
     request.session = { userId, token };
     return true;

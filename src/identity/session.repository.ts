@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { queryRows } from 'src/database/sql-runner';
+import { queryPrepared, queryRows } from 'src/database/sql-runner';
 
 /** Login sessions, looked up by the SHA-256 of their token. */
 @Injectable()
@@ -20,8 +20,9 @@ export class SessionRepository {
 
   /** The user of a live (unexpired, unrevoked) session, or null. */
   async getUserIdByTokenHash(tokenHash: string): Promise<string | null> {
-    const rows = await queryRows<{ userId: string }>(
+    const rows = await queryPrepared<{ userId: string }>(
       this.dataSource,
+      'session_user_by_token',
       `SELECT user_id AS "userId" FROM sessions
        WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()`,
       [tokenHash],

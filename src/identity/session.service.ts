@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { sha256Hex } from 'src/common/sealing/secret-sealer';
 import type { Configuration } from 'src/config/configuration';
 import { SessionRepository } from 'src/identity/session.repository';
+import { sessionTokenHash } from 'src/identity/session-token';
 import type { NewSession } from 'src/identity/user.repository';
 
 export interface IssuedSession {
@@ -45,11 +46,8 @@ export class SessionService {
 
   /** The user id of a live session, or null for an unknown, expired or revoked token. */
   async authenticate(token: string): Promise<string | null> {
-    // A well-formed token is 43 base64url characters; anything else cannot match and costs no query.
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) {
-      return null;
-    }
-    return this.sessions.getUserIdByTokenHash(sha256Hex(token));
+    const hash = sessionTokenHash(token);
+    return hash ? this.sessions.getUserIdByTokenHash(hash) : null;
   }
 
   revoke(token: string): Promise<void> {

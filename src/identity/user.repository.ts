@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { queryRows } from 'src/database/sql-runner';
+import { queryPrepared, queryRows } from 'src/database/sql-runner';
 import type { IdentitySource, WeChatProfile } from 'src/identity/entities/wechat-identity.entity';
 
 export interface IdentityUpsert {
@@ -21,6 +21,18 @@ export interface IdentityUpsert {
 export interface NewSession {
   tokenHash: string;
   ttlSeconds: number;
+}
+
+/** The user's display fields to set in the same statement as the identity; null or absent keeps the current value. */
+export interface UserProfileUpdate {
+  nickname?: string | null;
+  avatarUrl?: string | null;
+}
+
+/** What the identity statement writes besides the identity (and, on a first login, the user). */
+export interface UpsertExtras {
+  session?: NewSession;
+  userProfile?: UserProfileUpdate;
 }
 
 export interface UpsertResult {
@@ -58,18 +70,19 @@ export class UserRepository {
    * `createUser` is set, the user row is created in the same statement, only if the identity was really inserted.
    * Concurrent first logins of one openid meet at the unique constraint: one inserts, the rest update and read
    * the winner's user, so exactly one user exists. Given fields overwrite; absent (undefined/null) ones are kept.
-   * With `session`, the login's session row is written by the same statement, for whichever user it resolves to.
+   * With `session`, the login's session row is written by the same statement, for whichever user it resolves to;
+   * with `userProfile`, that user's nickname and avatar are set too (on the new row when the user is created here).
+   * A statement that lost a concurrent first login sees the winner's user only through the conflict, so its profile
+   * update finds no row: the winner, a moment earlier, wrote the same WeChat profile.
    */
   async upsertIdentity(
     identity: IdentityUpsert,
     candidateUserId: string,
     createUser: boolean,
     manager?: EntityManager,
-    session?: NewSession,
+    { session, userProfile }: UpsertExtras = {},
   ): Promise<UpsertResult> {
-    const rows = await queryRows<{ userId: string; inserted: boolean }>(
-      manager ?? this.dataSource,
-      `WITH ident AS (
+    const sql = `WITH ident AS (
          INSERT INTO wechat_identities AS wi (user_id, appid, openid, source, unionid, subscribed, profile,
            session_key_sealed, refresh_token_sealed, refresh_token_expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)
@@ -83,28 +96,39 @@ export class UserRepository {
            updated_at = now()
          RETURNING wi.user_id, (wi.xmax = 0) AS inserted
        ), new_user AS (
-         INSERT INTO users (id) SELECT user_id FROM ident WHERE inserted AND $11::boolean RETURNING id
+         INSERT INTO users (id, nickname, avatar_url)
+         SELECT user_id, $14::text, $15::text FROM ident WHERE inserted AND $11::boolean RETURNING id
+       ), user_profile AS (
+         UPDATE users u SET nickname = COALESCE($14::text, u.nickname),
+           avatar_url = COALESCE($15::text, u.avatar_url), updated_at = now()
+         FROM ident
+         WHERE u.id = ident.user_id AND NOT (ident.inserted AND $11::boolean)
+           AND ($14::text IS NOT NULL OR $15::text IS NOT NULL)
        ), new_session AS (
          INSERT INTO sessions (user_id, token_hash, expires_at)
          SELECT user_id, $12::text, now() + make_interval(secs => $13::integer) FROM ident WHERE $12::text IS NOT NULL
        )
-       SELECT ident.user_id AS "userId", ident.inserted AS inserted FROM ident`,
-      [
-        candidateUserId,
-        identity.appid,
-        identity.openid,
-        identity.source,
-        identity.unionid ?? null,
-        identity.subscribed ?? null,
-        identity.profile ? JSON.stringify(identity.profile) : null,
-        identity.sessionKeySealed ?? null,
-        identity.refreshTokenSealed ?? null,
-        identity.refreshTokenExpiresAt ?? null,
-        createUser,
-        session?.tokenHash ?? null,
-        session?.ttlSeconds ?? 0,
-      ],
-    );
+       SELECT ident.user_id AS "userId", ident.inserted AS inserted FROM ident`;
+    const params = [
+      candidateUserId,
+      identity.appid,
+      identity.openid,
+      identity.source,
+      identity.unionid ?? null,
+      identity.subscribed ?? null,
+      identity.profile ? JSON.stringify(identity.profile) : null,
+      identity.sessionKeySealed ?? null,
+      identity.refreshTokenSealed ?? null,
+      identity.refreshTokenExpiresAt ?? null,
+      createUser,
+      session?.tokenHash ?? null,
+      session?.ttlSeconds ?? 0,
+      userProfile?.nickname ?? null,
+      userProfile?.avatarUrl ?? null,
+    ];
+    const rows = manager
+      ? await queryRows<{ userId: string; inserted: boolean }>(manager, sql, params)
+      : await queryPrepared<{ userId: string; inserted: boolean }>(this.dataSource, 'identity_upsert', sql, params);
     const { userId, inserted } = rows[0];
     return { userId, identityCreated: inserted, userCreated: inserted && createUser };
   }
@@ -126,23 +150,34 @@ export class UserRepository {
     return rows[0]?.userId ?? null;
   }
 
-  async findUser(userId: string): Promise<UserRow | null> {
-    const rows = await queryRows<UserRow>(
+  /**
+   * The `/api/me` view of a user in one query: the user with their identities (oldest first), found by id or by
+   * the hash of a live (unexpired, unrevoked) session token.
+   */
+  async findUserWithIdentities(
+    by: { userId: string } | { sessionTokenHash: string },
+  ): Promise<(UserRow & { identities: IdentityRow[] }) | null> {
+    const [name, from, param] =
+      'userId' in by
+        ? ['me_by_user', 'users u WHERE u.id = $1', by.userId]
+        : [
+            'me_by_session',
+            `sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
+            by.sessionTokenHash,
+          ];
+    const rows = await queryPrepared<UserRow & { identities: IdentityRow[] }>(
       this.dataSource,
-      `SELECT id, nickname, avatar_url AS "avatarUrl", phone_number AS "phoneNumber",
-         pure_phone_number AS "purePhoneNumber", country_code AS "countryCode"
-       FROM users WHERE id = $1`,
-      [userId],
+      name,
+      `SELECT u.id, u.nickname, u.avatar_url AS "avatarUrl", u.phone_number AS "phoneNumber",
+         u.pure_phone_number AS "purePhoneNumber", u.country_code AS "countryCode",
+         COALESCE((SELECT json_agg(json_build_object('appid', wi.appid, 'openid', wi.openid, 'source', wi.source,
+             'unionid', wi.unionid, 'subscribed', wi.subscribed) ORDER BY wi.created_at)
+           FROM wechat_identities wi WHERE wi.user_id = u.id), '[]'::json) AS identities
+       FROM ${from}`,
+      [param],
     );
     return rows[0] ?? null;
-  }
-
-  async findIdentities(userId: string): Promise<IdentityRow[]> {
-    return queryRows<IdentityRow>(
-      this.dataSource,
-      `SELECT appid, openid, source, unionid, subscribed FROM wechat_identities WHERE user_id = $1 ORDER BY created_at`,
-      [userId],
-    );
   }
 
   /** Sets the given profile fields; `undefined` leaves a field as it is. */

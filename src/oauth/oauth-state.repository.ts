@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { queryRows } from 'src/database/sql-runner';
+import { queryPrepared, queryRows } from 'src/database/sql-runner';
 import type { OAuthScope } from 'src/oauth/wechat-oauth.client';
 
 export interface PendingAuthorization {
@@ -22,8 +22,9 @@ export class OAuthStateRepository {
     pending: PendingAuthorization,
     ttlSeconds: number,
   ): Promise<void> {
-    await queryRows(
+    await queryPrepared(
       this.dataSource,
+      'oauth_state_create',
       `INSERT INTO oauth_states (state_hash, browser_hash, scope, return_to, expires_at)
        VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
       [stateHash, browserHash, pending.scope, pending.returnTo, ttlSeconds],
@@ -38,8 +39,9 @@ export class OAuthStateRepository {
    * two concurrent callbacks with the same state exactly one gets it. A wrong browser leaves the state untouched.
    */
   async consume(stateHash: string, browserHash: string): Promise<PendingAuthorization | null> {
-    const rows = await queryRows<PendingAuthorization>(
+    const rows = await queryPrepared<PendingAuthorization>(
       this.dataSource,
+      'oauth_state_consume',
       `DELETE FROM oauth_states
        WHERE state_hash = $1 AND browser_hash = $2 AND expires_at > now()
        RETURNING scope, return_to AS "returnTo"`,

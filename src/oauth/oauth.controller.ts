@@ -8,6 +8,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
+  ApiQuery,
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
@@ -20,10 +21,10 @@ import type { Configuration } from 'src/config/configuration';
 import { MeDto } from 'src/identity/dto/me.dto';
 import { readSessionToken, SESSION_COOKIE } from 'src/identity/session-token';
 import { AuthenticatedSession, CurrentSession, SessionGuard } from 'src/identity/session.guard';
-import { AuthorizeQueryDto, CallbackQueryDto } from 'src/oauth/dto/oauth.dto';
 import { OAuthPageFilter } from 'src/oauth/oauth-page.filter';
 import { OAuthService, STATE_TTL_SECONDS } from 'src/oauth/oauth.service';
 import { refusedPage, sendPage, snapshotPage } from 'src/oauth/views/pages';
+import { OAUTH_SCOPES } from 'src/oauth/wechat-oauth.client';
 
 /** Binds a pending authorization to the browser that started it (only its hash is stored with the state). */
 export const BROWSER_COOKIE = 'wx_oauth';
@@ -49,14 +50,29 @@ export class OAuthController {
   @ApiFoundResponse({ description: 'Location: ${WECHAT_OPEN_BASE}/connect/oauth2/authorize?…#wechat_redirect' })
   @ApiBadRequestResponse({ description: 'scope is neither snsapi_base nor snsapi_userinfo' })
   @ApiServiceUnavailableResponse({ description: 'WECHAT_OA_APPID / WECHAT_OA_SECRET unset' })
+  // The document lists the query parameters bottom-up: scope, then returnTo.
+  @ApiQuery({
+    name: 'returnTo',
+    required: false,
+    description: 'Same-site path to land on after the login; anything else (other hosts, schemes) becomes /',
+    schema: { type: 'string', example: '/orders?tab=paid' },
+  })
+  @ApiQuery({
+    name: 'scope',
+    required: false,
+    description: 'snsapi_base: silent, openid only; snsapi_userinfo: asks the user, gives nickname and avatar',
+    schema: { type: 'string', enum: [...OAUTH_SCOPES], default: 'snsapi_userinfo' },
+  })
   async authorize(
-    @Query() query: AuthorizeQueryDto,
+    // Read as they come and checked by the service: the query needs no class-transformer/class-validator pass.
+    @Query('scope') scope: unknown,
+    @Query('returnTo') returnTo: unknown,
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ): Promise<void> {
     const { location, browserKey } = await this.oauth.authorize({
-      scope: query.scope,
-      returnTo: query.returnTo,
+      scope,
+      returnTo,
       browserKey: cookie(req, BROWSER_COOKIE),
     });
     void res
@@ -78,14 +94,27 @@ export class OAuthController {
   @ApiOkResponse({ description: 'Refused, or snapshot-page visitor: an HTML page' })
   @ApiBadRequestResponse({ description: 'invalid_state: unknown, used or expired state, or another browser' })
   @ApiUnauthorizedResponse({ description: 'invalid_code: WeChat refused the code' })
+  @ApiQuery({
+    name: 'state',
+    required: false,
+    description: 'The state handed out by /oauth/authorize',
+    schema: { type: 'string' },
+  })
+  @ApiQuery({
+    name: 'code',
+    required: false,
+    description: "WeChat's one-time code; absent when the user refused",
+    schema: { type: 'string' },
+  })
   async callback(
-    @Query() query: CallbackQueryDto,
+    @Query('code') code: unknown,
+    @Query('state') state: unknown,
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ): Promise<void> {
     const outcome = await this.oauth.callback({
-      code: query.code,
-      state: query.state,
+      code,
+      state,
       browserKey: cookie(req, BROWSER_COOKIE),
       sessionToken: readSessionToken(req),
     });

@@ -8,10 +8,17 @@ import { MeDto } from 'src/identity/dto/me.dto';
 import type { WeChatProfile } from 'src/identity/entities/wechat-identity.entity';
 import { IdentityService } from 'src/identity/identity.service';
 import { IssuedSession, SessionService } from 'src/identity/session.service';
+import type { NewSession } from 'src/identity/user.repository';
 import { OAuthStateRepository } from 'src/oauth/oauth-state.repository';
 import { safeReturnTo } from 'src/oauth/return-to';
 import type { HomeView } from 'src/oauth/views/pages';
-import { OAuthScope, WeChatOAuthClient, WebAccessToken, WebUserInfo } from 'src/oauth/wechat-oauth.client';
+import {
+  OAUTH_SCOPES,
+  OAuthScope,
+  WeChatOAuthClient,
+  WebAccessToken,
+  WebUserInfo,
+} from 'src/oauth/wechat-oauth.client';
 import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
 import { WeChatErrcode } from 'src/wechat/http/wechat-errcode';
 import { wechatErrorToAppException } from 'src/wechat/http/wechat-error.mapper';
@@ -68,9 +75,12 @@ export class OAuthService {
   }
 
   /** Records a single-use state bound to this browser and builds WeChat's authorize URL. */
-  async authorize(input: { scope?: OAuthScope; returnTo?: unknown; browserKey?: unknown }): Promise<AuthorizeResult> {
-    const { appId } = this.credentials();
+  async authorize(input: { scope?: unknown; returnTo?: unknown; browserKey?: unknown }): Promise<AuthorizeResult> {
     const scope = input.scope ?? DEFAULT_SCOPE;
+    if (!isScope(scope)) {
+      throw new AppException(400, 'bad_request', 'scope must be snsapi_base or snsapi_userinfo');
+    }
+    const { appId } = this.credentials();
     const browserKey =
       typeof input.browserKey === 'string' && BROWSER_KEY.test(input.browserKey)
         ? input.browserKey
@@ -125,12 +135,14 @@ export class OAuthService {
         ? await this.client.userInfo(appId, token.access_token, token.openid).catch(mapWeChatError)
         : null;
     const bindToUserId = input.sessionToken ? await this.sessions.authenticate(input.sessionToken) : null;
-    const userId = await this.keepIdentity(appId, token, info, {
+    // The identity, the user's profile and the new session are written by one statement.
+    const { row, issued } = this.sessions.prepare();
+    await this.keepIdentity(appId, token, info, {
       refreshTokenExpiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_MS),
       bindToUserId,
+      session: row,
     });
-    const session = await this.sessions.issue(userId);
-    return { kind: 'login', returnTo: pending.returnTo, session };
+    return { kind: 'login', returnTo: pending.returnTo, session: issued };
   }
 
   /**
@@ -186,25 +198,19 @@ export class OAuthService {
 
   /** What `/` shows: the logged-in user's nickname and avatar, or null for a guest. */
   async homeView(sessionToken: string | null): Promise<HomeView | null> {
-    const userId = sessionToken ? await this.sessions.authenticate(sessionToken) : null;
-    if (!userId) {
-      return null;
-    }
-    const me = await this.identities.getMe(userId).catch((error: unknown) => {
-      if (error instanceof AppException && error.status === 401) {
-        return null;
-      }
-      throw error;
-    });
+    const me = await this.identities.findMeBySessionToken(sessionToken);
     return me ? { nickname: me.nickname, avatarUrl: me.avatarUrl } : null;
   }
 
-  /** Upserts the identity (sealed refresh_token, profile) and copies nickname and avatar onto the user. */
+  /**
+   * Upserts the identity (sealed refresh_token, profile) and copies nickname and avatar onto the user, in one
+   * statement together with the login's session when one is given.
+   */
   private async keepIdentity(
     appid: string,
     token: WebAccessToken,
     info: WebUserInfo | null,
-    options: { refreshTokenExpiresAt?: Date; bindToUserId?: string | null },
+    options: { refreshTokenExpiresAt?: Date; bindToUserId?: string | null; session?: NewSession },
   ): Promise<string> {
     const unionid = info?.unionid ?? token.unionid ?? null;
     const profile: WeChatProfile | null = info
@@ -229,19 +235,17 @@ export class OAuthService {
         refreshTokenSealed: token.refresh_token ? this.sealer.seal(token.refresh_token) : null,
         refreshTokenExpiresAt: options.refreshTokenExpiresAt ?? null,
       },
-      { bindToUserId: options.bindToUserId ?? undefined },
+      {
+        bindToUserId: options.bindToUserId ?? undefined,
+        session: options.session,
+        userProfile: info ? { nickname: info.nickname, avatarUrl: info.headimgurl || null } : undefined,
+      },
     );
     if (options.bindToUserId && link.userId !== options.bindToUserId) {
       // The openid already belongs to another user: log in as its owner rather than merge two accounts.
       this.logger.warn(`openid ${token.openid} already belongs to user ${link.userId}; not bound to the session user`);
     } else if (link.isNew) {
       this.logger.log(`New official-account user ${link.userId} (openid ${token.openid})`);
-    }
-    if (info) {
-      await this.identities.updateProfile(link.userId, {
-        nickname: info.nickname,
-        avatarUrl: info.headimgurl || undefined,
-      });
     }
     return link.userId;
   }
@@ -275,6 +279,10 @@ export class OAuthService {
     }
     return { appId, secret };
   }
+}
+
+function isScope(value: unknown): value is OAuthScope {
+  return OAUTH_SCOPES.includes(value as OAuthScope);
 }
 
 function grants(token: WebAccessToken, scope: OAuthScope): boolean {

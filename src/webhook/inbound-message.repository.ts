@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Batcher } from 'src/database/batcher';
 import { isDatabaseDownError } from 'src/database/database-errors';
-import { queryRows } from 'src/database/sql-runner';
+import { queryPrepared, queryRows } from 'src/database/sql-runner';
 
 export interface InboundRecord {
   toUserName: string;
@@ -89,7 +89,7 @@ export class InboundMessageRepository {
       }
     }
     const rows = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
-    const written = await queryRows<ClaimRow>(this.dataSource, CLAIM_SQL, [
+    const written = await queryPrepared<ClaimRow>(this.dataSource, 'webhook_claim', CLAIM_SQL, [
       JSON.stringify(
         rows.map(({ record, reply }) => ({
           to_user_name: record.toUserName,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { IdentityModule } from 'src/identity/identity.module';
+import { LoggingModule } from 'src/logging/logging.module';
 import { TokenModule } from 'src/token/token.module';
 import { AutoReplyRuleRepository } from 'src/webhook/auto-reply-rule.repository';
 import { AutoReplyService } from 'src/webhook/auto-reply.service';
@@ -20,7 +21,7 @@ import { WeChatModule } from 'src/wechat/wechat.module';
 
 /** The official account's webhook (消息推送), its auto-reply rules, its custom menu and the domain-check file. */
 @Module({
-  imports: [WeChatModule, TokenModule, IdentityModule],
+  imports: [WeChatModule, TokenModule, IdentityModule, LoggingModule],
   controllers: [WebhookController, AutoReplyAdminController, MenuAdminController, DomainVerifyController],
   providers: [
     WebhookService,

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { queryPrepared } from 'src/database/sql-runner';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
 import {
   FakeOAuthUser,
@@ -294,6 +296,32 @@ describe('OAuthModule (e2e)', () => {
       expect(hits.map((res) => res.status).sort()).toEqual([302, 400]);
       expect(await users()).toBe(before + 1);
       expect(h.fake.callCount('/sns/oauth2/access_token')).toBe(1);
+    });
+
+    it('should make one user, with its profile, out of concurrent first logins of one WeChat user', async () => {
+      const openid = 'o-concurrent-web';
+      setOAuthUser(h.fake, { openid, nickname: '并发', headimgurl: 'https://thirdwx.qlogo.cn/mmopen/c/132' });
+      const callbacks = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const started = await startLogin();
+          return { started, callbackPath: await wechatAnswers(started.location) };
+        }),
+      );
+      const hits = await Promise.all(
+        callbacks.map(({ started, callbackPath }) =>
+          request(server()).get(callbackPath).set('Cookie', [started.browser]).expect(302),
+        ),
+      );
+      const sids = hits.map((res) =>
+        cookiePair(cookieFrom(res.headers['set-cookie'] as unknown as string[], 'sid')).replace(/^sid=/, ''),
+      );
+      const views = await Promise.all(sids.map((sid) => me(sid).expect(200)));
+      expect(new Set(views.map((view) => view.body.id)).size).toBe(1);
+      for (const view of views) {
+        expect(view.body).toMatchObject({ nickname: '并发', avatarUrl: 'https://thirdwx.qlogo.cn/mmopen/c/132' });
+      }
+      expect(await count('SELECT count(*) FROM wechat_identities WHERE openid = $1', [openid])).toBe(1);
+      expect(await count('SELECT count(*) FROM sessions WHERE user_id = $1', [views[0].body.id])).toBe(8);
     });
 
     it('should refuse a state presented without the cookie of the browser that started it', async () => {
@@ -602,6 +630,17 @@ describe('OAuthModule (e2e)', () => {
       expect(paths['/oauth/callback'].get).toBeDefined();
       expect(paths['/api/me/sync'].post).toBeDefined();
       expect(paths['/'].get).toBeDefined();
+    });
+
+    it('should run the hot statements as prepared statements on PostgreSQL', async () => {
+      // The probe is listed in pg_prepared_statements only on a connection where it was prepared by name.
+      const rows = await queryPrepared<{ name: string }>(
+        h.app.get(DataSource),
+        'probe_prepared',
+        'SELECT name FROM pg_prepared_statements WHERE name = $1',
+        ['probe_prepared'],
+      );
+      expect(rows).toEqual([{ name: 'probe_prepared' }]);
     });
   });
 });

@@ -87,9 +87,13 @@ describe('Service process (e2e)', () => {
       await fetch(`${service.url}/api/me?access_token=should-not-be-logged`, {
         headers: { cookie: `sid=${login.token}` },
       });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Log lines are written in blocks at least every 200 ms: wait for the last request's line.
+      for (let waited = 0; !service.output().includes('GET /api/me') && waited < 3000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
 
       const logs = service.output();
+      expect(logs).toContain('GET /api/me');
       expect(logs).toContain('/miniprogram/login');
       const sessionKeys = [
         ...(fake.state.get('mini-program') as { sessionKeys: Map<string, string> }).sessionKeys.values(),

@@ -2,7 +2,6 @@ import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AxiosError, AxiosRequestConfig } from 'axios';
-import { firstValueFrom } from 'rxjs';
 import type { Configuration } from 'src/config/configuration';
 import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
 import { WeChatErrcode } from 'src/wechat/http/wechat-errcode';
@@ -83,7 +82,9 @@ export class WeChatHttpClient {
     let status: number;
     let raw: string;
     try {
-      const response = await firstValueFrom(this.http.request<string>(config));
+      // The module's axios instance itself: HttpService.request wraps each call in an Observable with a cancel
+      // token that it cancels (building an error) after every answer — costly per call and of no use for a promise.
+      const response = await this.http.axiosRef.request<string>(config);
       status = response.status;
       raw = typeof response.data === 'string' ? response.data : JSON.stringify(response.data);
     } catch (cause) {

@@ -1,0 +1,11 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** What every log line written while serving a request says about it: never headers, cookies or the query. */
+export interface RequestLogContext {
+  id: string;
+  method: string;
+  path: string;
+}
+
+/** The request being served, for log lines written by code that has no request at hand (services, clients). */
+export const requestLogContext = new AsyncLocalStorage<RequestLogContext>();
