@@ -101,4 +101,21 @@ describe('Batcher', () => {
     });
     await expect(batcher.submit(1)).rejects.toThrow('returned 0 results for 1 items');
   });
+
+  it('should let a batch linger for company when asked, then leave with what arrived meanwhile', async () => {
+    const writes: number[][] = [];
+    const batcher = new Batcher<number, number>(
+      (items) => {
+        writes.push(items);
+        return Promise.resolve(items);
+      },
+      { maxBatch: 10, maxInFlight: 1, lingerMs: 20 },
+    );
+    const first = batcher.submit(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = batcher.submit(2);
+    expect(writes).toEqual([]);
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(writes).toEqual([[1, 2]]);
+  });
 });

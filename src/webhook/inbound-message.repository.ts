@@ -64,7 +64,7 @@ const CLAIM_SQL = `
 export class InboundMessageRepository {
   private readonly claims = new Batcher<{ record: InboundRecord; reply: string | null }, ClaimResult>(
     (items) => this.claimMany(items),
-    { maxBatch: 256, maxInFlight: 2, retrySingly: (error) => !isDatabaseDownError(error) },
+    { maxBatch: 256, maxInFlight: 2, lingerMs: 1, retrySingly: (error) => !isDatabaseDownError(error) },
   );
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
