@@ -20,43 +20,43 @@ export interface InboundRecord {
 export interface ClaimResult {
   /** This delivery recorded the message (it is the first). */
   claimed: boolean;
-  id: string;
   /** The reply recorded so far: null while the first delivery is still working on it. */
   reply: string | null;
 }
 
-interface ClaimRow {
+/** A row that was there before the batch: a retry's. */
+interface EarlierRow {
   to_user_name: string;
   dedupe_key: string;
-  id: string;
   reply: string | null;
-  inserted: boolean;
 }
 
 const keyOf = (record: InboundRecord): string => `${record.toUserName}\n${record.dedupeKey}`;
 
 /**
- * Records many messages in one statement (one commit): each row inserted, or the existing row of its key returned.
- * The batch travels as one JSON array (cheaper to encode than ten typed arrays). `DO UPDATE` (a no-op) rather than
- * `DO NOTHING`, so a retry's row comes back too; `xmax = 0` tells a new row, whose reply is not sent back (the
- * caller has it).
+ * Records many messages in one statement (one commit): each row inserted, or the existing row of its key left as it
+ * is. The batch travels as one JSON array (cheaper to encode than ten typed arrays). Only the rows that were already
+ * there come back (a retry's: `xmax = 0` tells a new row), so the usual batch returns nothing to parse. `DO UPDATE`
+ * (a no-op) rather than `DO NOTHING`: it waits for and locks a row another instance is inserting at the same moment,
+ * and returns it.
  */
 const CLAIM_SQL = `
-  INSERT INTO wechat_inbound_messages AS m
-    (to_user_name, dedupe_key, from_user_name, msg_type, event, msg_id, wechat_create_time, fields, encrypted, reply,
-     replied_at)
-  SELECT t.to_user_name, t.dedupe_key, t.from_user_name, t.msg_type, t.event, t.msg_id, t.create_time, t.fields,
-         t.encrypted, t.reply, CASE WHEN t.reply IS NULL THEN NULL ELSE now() END
-    FROM jsonb_to_recordset($1::jsonb)
-      AS t(to_user_name text, dedupe_key text, from_user_name text, msg_type text, event text, msg_id text,
-           create_time bigint, fields jsonb, encrypted boolean, reply text)
-  ON CONFLICT ON CONSTRAINT "UQ_wechat_inbound_messages_to_user_dedupe_key"
-    DO UPDATE SET dedupe_key = m.dedupe_key
-  RETURNING m.to_user_name, m.dedupe_key, m.id, (m.xmax = 0) AS inserted,
-    CASE WHEN m.xmax = 0 THEN NULL ELSE m.reply END AS reply`;
+  WITH written AS (
+    INSERT INTO wechat_inbound_messages AS m
+      (to_user_name, dedupe_key, from_user_name, msg_type, event, msg_id, wechat_create_time, fields, encrypted, reply,
+       replied_at)
+    SELECT t.to_user_name, t.dedupe_key, t.from_user_name, t.msg_type, t.event, t.msg_id, t.create_time, t.fields,
+           t.encrypted, t.reply, CASE WHEN t.reply IS NULL THEN NULL ELSE now() END
+      FROM jsonb_to_recordset($1::jsonb)
+        AS t(to_user_name text, dedupe_key text, from_user_name text, msg_type text, event text, msg_id text,
+             create_time bigint, fields jsonb, encrypted boolean, reply text)
+    ON CONFLICT ON CONSTRAINT "PK_wechat_inbound_messages" DO UPDATE SET dedupe_key = m.dedupe_key
+    RETURNING m.to_user_name, m.dedupe_key, m.reply, (m.xmax = 0) AS inserted
+  )
+  SELECT to_user_name, dedupe_key, reply FROM written WHERE NOT inserted`;
 
 /**
- * Inbound messages, recorded once: the unique (to_user_name, dedupe_key) is where WeChat's retries meet. Claims made
+ * Inbound messages, recorded once: the primary key (to_user_name, dedupe_key) is where WeChat's retries meet. Claims made
  * at the same time are written together (a group commit): at 50 concurrent deliveries that is one statement and one
  * commit for dozens of messages instead of one each.
  */
@@ -89,7 +89,7 @@ export class InboundMessageRepository {
       }
     }
     const rows = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
-    const written = await queryPrepared<ClaimRow>(this.dataSource, 'webhook_claim', CLAIM_SQL, [
+    const earlier = await queryPrepared<EarlierRow>(this.dataSource, 'webhook_claim', CLAIM_SQL, [
       JSON.stringify(
         rows.map(({ record, reply }) => ({
           to_user_name: record.toUserName,
@@ -105,40 +105,42 @@ export class InboundMessageRepository {
         })),
       ),
     ]);
-    const byKey = new Map(written.map((row) => [`${row.to_user_name}\n${row.dedupe_key}`, row]));
+    const earlierByKey = new Map(earlier.map((row) => [`${row.to_user_name}\n${row.dedupe_key}`, row]));
     return items.map((item) => {
       const key = keyOf(item.record);
-      const row = byKey.get(key);
-      if (!row) {
-        throw new Error(`The claim of ${item.record.dedupeKey} returned no row`);
+      const row = earlierByKey.get(key);
+      if (row) {
+        return { claimed: false, reply: row.reply };
       }
-      // Only the delivery whose values were written inserted the row; its reply is the one it gave (not sent back).
-      const claimed = row.inserted && unique.get(key) === item;
-      return { claimed, id: row.id, reply: row.inserted ? unique.get(key)!.reply : row.reply };
+      // Inserted by this batch, with the values of the first delivery of its key in the batch (which gave its reply).
+      const first = unique.get(key)!;
+      return { claimed: first === item, reply: first.reply };
     });
   }
 
   /** Sets the reply once; returns the reply that stands (an earlier one wins, e.g. `success` after the deadline). */
-  async settleReply(id: string, reply: string): Promise<string> {
+  async settleReply(record: InboundRecord, reply: string): Promise<string> {
     const rows = await queryRows<{ reply: string }>(
       this.dataSource,
       `WITH updated AS (
-         UPDATE wechat_inbound_messages SET reply = $2, replied_at = now() WHERE id = $1 AND reply IS NULL
+         UPDATE wechat_inbound_messages SET reply = $3, replied_at = now()
+          WHERE to_user_name = $1 AND dedupe_key = $2 AND reply IS NULL
          RETURNING reply
        )
        SELECT reply FROM updated
        UNION ALL
-       SELECT reply FROM wechat_inbound_messages WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)`,
-      [id, reply],
+       SELECT reply FROM wechat_inbound_messages
+        WHERE to_user_name = $1 AND dedupe_key = $2 AND NOT EXISTS (SELECT 1 FROM updated)`,
+      [record.toUserName, record.dedupeKey, reply],
     );
     return rows[0]?.reply ?? reply;
   }
 
-  async findReply(id: string): Promise<string | null> {
+  async findReply(record: InboundRecord): Promise<string | null> {
     const rows = await queryRows<{ reply: string | null }>(
       this.dataSource,
-      'SELECT reply FROM wechat_inbound_messages WHERE id = $1',
-      [id],
+      'SELECT reply FROM wechat_inbound_messages WHERE to_user_name = $1 AND dedupe_key = $2',
+      [record.toUserName, record.dedupeKey],
     );
     return rows[0]?.reply ?? null;
   }

@@ -170,13 +170,13 @@ export class WebhookService {
       // Nothing changes: work the reply out first and record it with the message in one statement. A retry works it
       // out again, but gets the reply that was recorded.
       const claim = await this.messages.claim(record, await this.runHandlers(message, deadline));
-      return claim.claimed ? (claim.reply ?? SUCCESS) : (claim.reply ?? (await this.awaitReply(claim.id, deadline)));
+      return claim.claimed ? (claim.reply ?? SUCCESS) : (claim.reply ?? (await this.awaitReply(record, deadline)));
     }
     const claim = await this.messages.claim(record);
     if (!claim.claimed) {
-      return claim.reply ?? (await this.awaitReply(claim.id, deadline));
+      return claim.reply ?? (await this.awaitReply(record, deadline));
     }
-    return this.messages.settleReply(claim.id, await this.runHandlers(message, deadline));
+    return this.messages.settleReply(record, await this.runHandlers(message, deadline));
   }
 
   /** The pipeline's reply XML, or `success` when it has nothing to say, fails, or is not done in time. */
@@ -205,10 +205,10 @@ export class WebhookService {
   }
 
   /** A retry that arrived while the first delivery is still working: wait for its reply, up to the deadline. */
-  private async awaitReply(id: string, deadline: number): Promise<string> {
+  private async awaitReply(record: InboundRecord, deadline: number): Promise<string> {
     while (Date.now() + RETRY_POLL_MS < deadline) {
       await sleep(RETRY_POLL_MS);
-      const reply = await this.messages.findReply(id);
+      const reply = await this.messages.findReply(record);
       if (reply !== null) {
         return reply;
       }

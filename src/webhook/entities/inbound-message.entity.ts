@@ -1,17 +1,16 @@
-import { Column, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** One message or event from WeChat, recorded once (WeChat's retries meet at the unique key) with its reply. */
+/**
+ * One message or event from WeChat, recorded once with its reply: the primary key (official account, dedupe key) is
+ * where WeChat's retries meet.
+ */
 @Entity({ name: 'wechat_inbound_messages' })
-@Unique('UQ_wechat_inbound_messages_to_user_dedupe_key', ['toUserName', 'dedupeKey'])
 export class InboundMessageEntity {
-  @PrimaryGeneratedColumn('uuid')
-  id: string;
-
-  @Column({ name: 'to_user_name', type: 'text' })
+  @PrimaryColumn({ name: 'to_user_name', type: 'text', primaryKeyConstraintName: 'PK_wechat_inbound_messages' })
   toUserName: string;
 
   /** `msg:<MsgId>`, or `event:<FromUserName>:<CreateTime>:<Event>`. */
-  @Column({ name: 'dedupe_key', type: 'text' })
+  @PrimaryColumn({ name: 'dedupe_key', type: 'text', primaryKeyConstraintName: 'PK_wechat_inbound_messages' })
   dedupeKey: string;
 
   @Column({ name: 'from_user_name', type: 'text' })
