@@ -78,7 +78,10 @@ export async function run(): Promise<void> {
             method: 'POST',
             path,
             headers: { 'content-type': 'application/json' },
-            setupRequest: (request) => ({ ...request, body: JSON.stringify({ code: pool[next++] }) }),
+            setupRequest: (request) => {
+              request.body = JSON.stringify({ code: pool[next++] });
+              return request;
+            },
           },
         ],
       });
