@@ -1,0 +1,77 @@
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from 'src/database/database.options';
+import { createTestDatabase, TestDatabase } from 'test/support/test-database';
+
+/** The migrations on real PostgreSQL: every one reverts, and the ones that reshape a table keep its rows. */
+describe('Migrations (PostgreSQL)', () => {
+  let db: TestDatabase;
+  let dataSource: DataSource;
+
+  const constraintsOf = async (table: string): Promise<string[]> =>
+    (
+      await dataSource.query<{ name: string }[]>(
+        `SELECT conname AS name FROM pg_constraint WHERE conrelid = $1::regclass ORDER BY conname`,
+        [table],
+      )
+    ).map((row) => row.name);
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    dataSource = await new DataSource({
+      ...buildDataSourceOptions({ url: db.url, pgliteDir: '' }),
+      logging: false,
+    }).initialize();
+  });
+
+  afterEach(async () => {
+    await dataSource.destroy();
+    await db.drop();
+  });
+
+  it('should apply every migration, revert each of them, and apply them again', async () => {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    expect(applied.length).toBeGreaterThanOrEqual(4);
+    for (let i = 0; i < applied.length; i += 1) {
+      await dataSource.undoLastMigration({ transaction: 'each' });
+    }
+    const tables = await dataSource.query<{ name: string }[]>(
+      `SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'`,
+    );
+    expect(tables).toEqual([]);
+    expect(await dataSource.runMigrations({ transaction: 'each' })).toHaveLength(applied.length);
+  });
+
+  it('should re-key recorded inbound messages by (official account, dedupe key) and back, keeping them', async () => {
+    await dataSource.runMigrations({ transaction: 'each' });
+    await dataSource.query(
+      `INSERT INTO wechat_inbound_messages (to_user_name, dedupe_key, from_user_name, msg_type, msg_id,
+         wechat_create_time, fields, reply)
+       VALUES ('gh_a', 'msg:1', 'o-user', 'text', '1', 1763900000, '{"Content":"hi"}', 'success')`,
+    );
+    expect(await constraintsOf('wechat_inbound_messages')).toEqual(['PK_wechat_inbound_messages']);
+    await expect(
+      dataSource.query(
+        `INSERT INTO wechat_inbound_messages (to_user_name, dedupe_key, from_user_name, msg_type, wechat_create_time,
+           fields) VALUES ('gh_a', 'msg:1', 'o-user', 'text', 1, '{}')`,
+      ),
+    ).rejects.toThrow(/duplicate key/);
+
+    await dataSource.undoLastMigration({ transaction: 'each' });
+    expect(await constraintsOf('wechat_inbound_messages')).toEqual([
+      'UQ_wechat_inbound_messages_to_user_dedupe_key',
+      'wechat_inbound_messages_pkey',
+    ]);
+    const before = await dataSource.query<{ id: string; reply: string }[]>(
+      `SELECT id, reply FROM wechat_inbound_messages WHERE to_user_name = 'gh_a' AND dedupe_key = 'msg:1'`,
+    );
+    expect(before).toEqual([{ id: expect.stringMatching(/^[0-9a-f-]{36}$/), reply: 'success' }]);
+
+    await dataSource.runMigrations({ transaction: 'each' });
+    expect(await constraintsOf('wechat_inbound_messages')).toEqual(['PK_wechat_inbound_messages']);
+    expect(
+      await dataSource.query(
+        `SELECT dedupe_key, fields, reply FROM wechat_inbound_messages WHERE to_user_name = 'gh_a'`,
+      ),
+    ).toEqual([{ dedupe_key: 'msg:1', fields: { Content: 'hi' }, reply: 'success' }]);
+  });
+});
