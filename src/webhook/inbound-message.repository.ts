@@ -56,9 +56,9 @@ const CLAIM_SQL = `
   SELECT to_user_name, dedupe_key, reply FROM written WHERE NOT inserted`;
 
 /**
- * Inbound messages, recorded once: the primary key (to_user_name, dedupe_key) is where WeChat's retries meet. Claims made
- * at the same time are written together (a group commit): at 50 concurrent deliveries that is one statement and one
- * commit for dozens of messages instead of one each.
+ * Inbound messages, recorded once: the primary key (to_user_name, dedupe_key) is where WeChat's retries meet. Claims
+ * made at the same time are written together (a group commit): at 50 concurrent deliveries that is one statement and
+ * one commit for a dozen or more messages instead of one each.
  */
 @Injectable()
 export class InboundMessageRepository {
