@@ -1,4 +1,7 @@
-import { cdata, parseXml, XmlError } from 'src/wechat/xml/xml.codec';
+import { Parser } from 'xml2js';
+import { cdata, parseXml, XmlError, XmlNode } from 'src/wechat/xml/xml.codec';
+import { mutate, prng } from 'test/support/fuzz';
+import { wechatMessages } from 'test/support/wechat-signer';
 
 const reasonOf = (xml: string): string => {
   try {
@@ -43,6 +46,9 @@ describe('XmlCodec', () => {
     ['mismatched tags', '<xml><a></b></xml>'],
     ['an undefined entity', '<xml><a>&nope;</a></xml>'],
     ['two roots', '<xml></xml><xml></xml>'],
+    ['a second, unclosed root', '<xml><a>1</a></xml>\n<xml>'],
+    ['text after the root', '<xml></xml>junk'],
+    ['CDATA after the root', '<xml></xml><![CDATA[x]]>'],
   ])('should refuse %s XML as malformed', (_label, xml) => {
     expect(reasonOf(xml)).toBe('malformed');
   });
@@ -63,7 +69,32 @@ describe('XmlCodec', () => {
   it('should not let element names touch object prototypes', () => {
     const parsed = parseXml('<xml><__proto__><polluted>yes</polluted></__proto__><constructor>x</constructor></xml>');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(typeof parsed).toBe('object');
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+    expect(Object.keys(parsed)).toEqual(['__proto__', 'constructor']);
+    expect(parsed.constructor).toBe('x');
+    expect(Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value).toEqual({ polluted: 'yes' });
+  });
+
+  it('should keep whitespace-only text as sent, trim other text, and keep mixed text under _', () => {
+    expect(parseXml('<xml><W>  </W><C><![CDATA[  ]]></C><T>\n a b \n</T><M> x <A>1</A> y </M></xml>')).toEqual({
+      W: '  ',
+      C: '',
+      T: 'a b',
+      M: { A: '1', _: 'x  y' },
+    });
+  });
+
+  it('should read entities, character references and text around comments', () => {
+    expect(parseXml('<xml><A>&lt;&amp;&#x4F60;&#22909;</A><B>a<!-- c -->b</B></xml>')).toEqual({
+      A: '<&你好',
+      B: 'ab',
+    });
+  });
+
+  it('should accept a byte-order mark, an XML declaration and whitespace around the root', () => {
+    expect(parseXml('\uFEFF<?xml version="1.0" encoding="UTF-8"?>\n<xml><A>🐼🐼</A></xml>\n\t ')).toEqual({
+      A: '🐼🐼',
+    });
   });
 });
 
@@ -74,3 +105,99 @@ describe('parseXml after the root', () => {
     ).toThrow(XmlError);
   });
 });
+
+/**
+ * The reference: xml2js itself, with the options whose shape parseXml promises, refusing what follows the first root
+ * unless it is whitespace (xml2js stops reading there).
+ */
+function parseWithXml2js(xml: string): unknown {
+  let result: unknown;
+  let failure: unknown;
+  let rootEnd = -1;
+  const parser = new Parser({
+    explicitArray: false,
+    explicitRoot: false,
+    trim: true,
+    ignoreAttrs: true,
+    emptyTag: '',
+    strict: true,
+    async: false,
+  });
+  parser.on('end', () => {
+    rootEnd = (parser as unknown as { saxParser: { position: number } }).saxParser.position;
+  });
+  try {
+    parser.parseString(xml, (error: unknown, parsed: unknown) => {
+      failure = failure ?? error;
+      result = parsed;
+    });
+  } catch (error) {
+    failure = failure ?? error;
+  }
+  if (failure || rootEnd < 0 || xml.slice(rootEnd).trim() !== '') {
+    throw new Error('refused');
+  }
+  return result !== null && typeof result === 'object' ? result : {};
+}
+
+describe('parseXml against xml2js', () => {
+  const messages = [
+    wechatMessages.text('你好 🐼 <b>&amp; ]]> end'),
+    wechatMessages.image(),
+    wechatMessages.voice('识别结果'),
+    wechatMessages.video(),
+    wechatMessages.video({}, 'shortvideo'),
+    wechatMessages.location(),
+    wechatMessages.link(),
+    wechatMessages.event('subscribe', { EventKey: 'qrscene_123', Ticket: 'TICKET' }),
+    wechatMessages.event('CLICK', { EventKey: 'MENU_KEY' }),
+    `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o1]]></FromUserName>
+      <CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[pic_sysphoto]]></Event>
+      <EventKey><![CDATA[6]]></EventKey><SendPicsInfo><Count>2</Count><PicList><item><PicMd5Sum><![CDATA[a]]></PicMd5Sum>
+      </item><item><PicMd5Sum><![CDATA[b]]></PicMd5Sum></item></PicList></SendPicsInfo></xml>`,
+    '<xml attr="1"><A b="2">x</A><E/><E></E><W>  </W><M> t <N>1</N></M></xml>',
+  ];
+
+  it.each(messages.map((xml, i) => [i, xml]))('should give the same object as xml2js for document %i', (_i, xml) => {
+    expect(parseXml(xml as string)).toEqual(parseWithXml2js(xml as string));
+  });
+
+  it('should agree with xml2js on 3,000 mutations of valid messages: the same object, or both refuse', () => {
+    const seed = Number(process.env.FUZZ_SEED ?? 20261124);
+    const random = prng(seed);
+    let accepted = 0;
+    for (let i = 0; i < 3000; i += 1) {
+      let xml = messages[i % messages.length];
+      for (let n = 1 + Math.floor(random() * 3); n > 0; n -= 1) {
+        xml = mutate(xml, random);
+      }
+      let ours: XmlNode | XmlError;
+      try {
+        ours = parseXml(xml);
+      } catch (error) {
+        expect(error).toBeInstanceOf(XmlError);
+        ours = error as XmlError;
+      }
+      if (ours instanceof XmlError) {
+        // What parseXml finds malformed, xml2js must refuse too (the other refusals come before any parser runs).
+        if (ours.reason === 'malformed') {
+          expect({ seed, i, xml, xml2js: accepts(xml) }).toEqual({ seed, i, xml, xml2js: false });
+        }
+        continue;
+      }
+      accepted += 1;
+      expect({ seed, i, xml, parsed: ours }).toEqual({ seed, i, xml, parsed: parseWithXml2js(xml) });
+    }
+    // The mutations must leave many documents readable, or the comparison says little.
+    expect(accepted).toBeGreaterThan(300);
+  });
+});
+
+function accepts(xml: string): boolean {
+  try {
+    parseWithXml2js(xml);
+    return true;
+  } catch {
+    return false;
+  }
+}
