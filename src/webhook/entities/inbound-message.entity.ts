@@ -28,7 +28,10 @@ export class InboundMessageEntity {
   @Column({ name: 'wechat_create_time', type: 'bigint' })
   wechatCreateTime: string;
 
-  /** The message's top-level fields as sent (also for types this service does not model). */
+  /**
+   * The message's other top-level fields as sent, also for types this service does not model: all but those the
+   * columns above hold (ToUserName, FromUserName, CreateTime, MsgType, Event, MsgId).
+   */
   @Column({ type: 'jsonb' })
   fields: Record<string, string>;
 
