@@ -193,6 +193,7 @@ describe('parseXml against xml2js', () => {
   });
 });
 
+/** Whether the reference reads the text as one WeChat document. */
 function accepts(xml: string): boolean {
   try {
     parseWithXml2js(xml);
