@@ -118,4 +118,30 @@ describe('Batcher', () => {
     expect(await Promise.all([first, second])).toEqual([1, 2]);
     expect(writes).toEqual([[1, 2]]);
   });
+
+  it('should send items that waited for a free slot as soon as it frees, not a linger later', async () => {
+    const writes: { items: number[]; at: number }[] = [];
+    let finishFirst!: () => void;
+    const batcher = new Batcher<number, number>(
+      async (items) => {
+        writes.push({ items, at: performance.now() });
+        if (writes.length === 1) {
+          await new Promise<void>((resolve) => (finishFirst = resolve));
+        }
+        return items;
+      },
+      { maxBatch: 10, maxInFlight: 1, lingerMs: 100 },
+    );
+    const first = batcher.submit(1);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(writes.map((write) => write.items)).toEqual([[1]]);
+    // The slot is busy: these wait for it, and by the time it frees they have waited longer than the linger.
+    const waiting = [2, 3].map((item) => batcher.submit(item));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const freedAt = performance.now();
+    finishFirst();
+    expect(await Promise.all([first, ...waiting])).toEqual([1, 2, 3]);
+    expect(writes.map((write) => write.items)).toEqual([[1], [2, 3]]);
+    expect(writes[1].at - freedAt).toBeLessThan(50);
+  });
 });

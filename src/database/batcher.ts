@@ -1,15 +1,16 @@
 /**
  * Group commit for one kind of write: items submitted while a batch is being written wait and go together in the
  * next one, so N concurrent writers cost one statement and one commit instead of N. With a free slot, a batch leaves
- * `lingerMs` after its first item (or at the end of the current event-loop turn when that is 0) with whatever else
- * arrived meanwhile: on a busy instance a millisecond gathers several times more items per statement, and each
- * statement costs a round trip of system calls, so the linger pays for itself; a lone item waits that long at most.
+ * `lingerMs` after its oldest item arrived (or at the end of the current event-loop turn when that is 0 or has passed
+ * while every slot was busy) with whatever else arrived meanwhile: on a busy instance a millisecond gathers several
+ * times more items per statement, and each statement costs a round trip of system calls, so the linger pays for
+ * itself; a lone item waits that long at most.
  *
  * When a batch of several items fails, each item is retried on its own (unless `retrySingly` says it is pointless),
  * so one bad item, or a conflict only a batch can have, fails only its own caller.
  */
 export class Batcher<In, Out> {
-  private queue: { item: In; resolve: (value: Out) => void; reject: (error: unknown) => void }[] = [];
+  private queue: { item: In; resolve: (value: Out) => void; reject: (error: unknown) => void; at: number }[] = [];
   private inFlight = 0;
   private scheduled = false;
 
@@ -32,7 +33,7 @@ export class Batcher<In, Out> {
 
   submit(item: In): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, resolve, reject, at: performance.now() });
       this.schedule();
     });
   }
@@ -46,8 +47,10 @@ export class Batcher<In, Out> {
       this.scheduled = false;
       this.flush();
     };
-    if (this.options.lingerMs) {
-      setTimeout(go, this.options.lingerMs);
+    // The linger counts from the oldest waiting item's arrival: items that already waited for a free slot go at once.
+    const linger = (this.options.lingerMs ?? 0) - (performance.now() - this.queue[0].at);
+    if (linger > 0) {
+      setTimeout(go, linger);
     } else {
       setImmediate(go);
     }
