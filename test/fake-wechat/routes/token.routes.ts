@@ -36,9 +36,10 @@ function issue(fake: FakeWeChat, appid: string, kind: IssuedToken['kind']): Issu
   return issued;
 }
 
+/** The token with its seconds left, rounded: a token issued a millisecond ago has 7200 left, as WeChat says. */
 function answer(fake: FakeWeChat, issued: IssuedToken): FakeResponse {
   return {
-    body: { access_token: issued.token, expires_in: Math.max(0, Math.floor((issued.expiresAt - fake.now()) / 1000)) },
+    body: { access_token: issued.token, expires_in: Math.max(0, Math.round((issued.expiresAt - fake.now()) / 1000)) },
   };
 }
 
