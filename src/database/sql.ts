@@ -12,6 +12,9 @@ export interface SqlTx {
   rows<T>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
+/** The versions (package-lock.json) whose driver internals `Sql` relies on, as described on `Sql`. */
+export const DRIVER_VERSIONS = { typeorm: '0.3.31', pg: '8.23.1', 'typeorm-pglite': '0.3.4' } as const;
+
 /** The driver's pool as both the pg Pool and src/database/pglite.driver.ts's serialized pool answer it. */
 interface RawPool {
   query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>;
@@ -28,11 +31,12 @@ interface RawPool {
  *   `pg_advisory_xact_lock`) are statements the caller runs first through `tx`.
  *
  * Outside a transaction the statement goes straight to the driver's pool: TypeORM's per-query runner costs more than
- * the query on the hot paths. That relies on internals of the versions in package-lock.json — TypeORM 0.3.31's
+ * the query on the hot paths. That relies on internals of the versions in `DRIVER_VERSIONS`: TypeORM's
  * PostgresDriver keeps the pool its `initialize()` created in `driver.master` (undefined again after `destroy()`),
  * built with `new options.driver.Pool(...)` when the `driver` option is given (PGlite: the serialized pool of
- * pglite.driver.ts, typeorm-pglite 0.3.4) and with pg 8.23.1's `Pool` otherwise, whose `query({ name, text, values })`
- * prepares a statement once per connection. test/e2e/sql.e2e-spec.ts fails if any of that moves.
+ * pglite.driver.ts over typeorm-pglite's) and with pg's `Pool` otherwise, whose `query({ name, text, values })`
+ * prepares a statement once per connection. test/e2e/sql.e2e-spec.ts fails if any of that moves, or if another
+ * version is installed (then check the above against it and update `DRIVER_VERSIONS`).
  */
 @Injectable()
 export class Sql implements SqlTx {
