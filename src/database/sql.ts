@@ -22,11 +22,12 @@ interface RawPool {
 
 /**
  * The one SQL entry point: repositories inject `Sql` and write SQL; TypeORM provides the connection, transactions
- * and migrations, and nothing else in `src` talks to its driver.
+ * and migrations. Nothing else in `src` reads TypeORM's driver internals (pglite.driver.ts only supplies the pool
+ * class TypeORM builds its PGlite driver on).
  *
  * - `rows(sql, params)`: one statement on the pool, outside any transaction (autocommit).
  * - `prepared(name, sql, params)`: the same as a named prepared statement on node-postgres, for the hot paths.
- * - `transaction(work)`: runs `work` in one transaction (PostgreSQL's default READ COMMITTED), committed when it
+ * - `transaction(work)`: runs `work` in one transaction at the database's default isolation (READ COMMITTED), committed when it
  *   resolves and rolled back when it throws; its `tx.rows` run inside it. Locks a caller needs (e.g.
  *   `pg_advisory_xact_lock`) are statements the caller runs first through `tx`.
  *
