@@ -1,9 +1,10 @@
-import { Logger, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import type { Configuration } from 'src/config/configuration';
 import { buildDataSourceOptions } from 'src/database/database.options';
+import { Sql } from 'src/database/sql';
 
 /** Arbitrary, fixed key of the advisory lock that serializes migrations across instances starting together. */
 const MIGRATION_LOCK_KEY = 72_430_001;
@@ -31,6 +32,11 @@ export async function runMigrations(dataSource: DataSource, shared: boolean): Pr
   }
 }
 
+/**
+ * The connection, migrated at start-up, and `Sql`, the one way repositories run SQL. Global: every feature module has
+ * a repository.
+ */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -47,5 +53,7 @@ export async function runMigrations(dataSource: DataSource, shared: boolean): Pr
       },
     }),
   ],
+  providers: [Sql],
+  exports: [Sql],
 })
 export class DatabaseModule {}

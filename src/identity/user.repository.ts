@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
-import { queryPrepared, queryRows } from 'src/database/sql-runner';
+import { Sql, SqlTx } from 'src/database/sql';
 import type { IdentitySource, WeChatProfile } from 'src/identity/entities/wechat-identity.entity';
 
 export interface IdentityUpsert {
@@ -63,7 +61,7 @@ export interface IdentityRow {
 /** Users and their WeChat identities. The concurrency rules of first logins are enforced here, in SQL. */
 @Injectable()
 export class UserRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   /**
    * Inserts or updates the identity (appid, openid) in ONE statement. A new identity gets `candidateUserId`; when
@@ -79,7 +77,7 @@ export class UserRepository {
     identity: IdentityUpsert,
     candidateUserId: string,
     createUser: boolean,
-    manager?: EntityManager,
+    tx?: SqlTx,
     { session, userProfile }: UpsertExtras = {},
   ): Promise<UpsertResult> {
     const sql = `WITH ident AS (
@@ -126,24 +124,23 @@ export class UserRepository {
       userProfile?.nickname ?? null,
       userProfile?.avatarUrl ?? null,
     ];
-    const rows = manager
-      ? await queryRows<{ userId: string; inserted: boolean }>(manager, sql, params)
-      : await queryPrepared<{ userId: string; inserted: boolean }>(this.dataSource, 'identity_upsert', sql, params);
+    const rows = tx
+      ? await tx.rows<{ userId: string; inserted: boolean }>(sql, params)
+      : await this.sql.prepared<{ userId: string; inserted: boolean }>('identity_upsert', sql, params);
     const { userId, inserted } = rows[0];
     return { userId, identityCreated: inserted, userCreated: inserted && createUser };
   }
 
   /** Runs `work` in a transaction holding an advisory lock on a unionid: one unionid merge at a time. */
-  withUnionidLock<T>(unionid: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(async (manager) => {
-      await queryRows(manager, `SELECT pg_advisory_xact_lock(hashtext('unionid:' || $1))`, [unionid]);
-      return work(manager);
+  withUnionidLock<T>(unionid: string, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.sql.transaction(async (tx) => {
+      await tx.rows(`SELECT pg_advisory_xact_lock(hashtext('unionid:' || $1))`, [unionid]);
+      return work(tx);
     });
   }
 
-  async findUserIdByUnionid(unionid: string, manager?: EntityManager): Promise<string | null> {
-    const rows = await queryRows<{ userId: string }>(
-      manager ?? this.dataSource,
+  async findUserIdByUnionid(unionid: string, tx?: SqlTx): Promise<string | null> {
+    const rows = await (tx ?? this.sql).rows<{ userId: string }>(
       `SELECT user_id AS "userId" FROM wechat_identities WHERE unionid = $1 ORDER BY created_at LIMIT 1`,
       [unionid],
     );
@@ -166,8 +163,7 @@ export class UserRepository {
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
             by.sessionTokenHash,
           ];
-    const rows = await queryPrepared<UserRow & { identities: IdentityRow[] }>(
-      this.dataSource,
+    const rows = await this.sql.prepared<UserRow & { identities: IdentityRow[] }>(
       name,
       `SELECT u.id, u.nickname, u.avatar_url AS "avatarUrl", u.phone_number AS "phoneNumber",
          u.pure_phone_number AS "purePhoneNumber", u.country_code AS "countryCode",
@@ -202,7 +198,7 @@ export class UserRepository {
       }
     }
     if (sets.length > 0) {
-      await queryRows(this.dataSource, `UPDATE users SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, params);
+      await this.sql.rows(`UPDATE users SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, params);
     }
   }
 
@@ -212,8 +208,7 @@ export class UserRepository {
     openid: string,
     secret: 'session_key_sealed' | 'refresh_token_sealed',
   ): Promise<{ sealed: string | null; refreshTokenExpiresAt: Date | null } | null> {
-    const rows = await queryRows<{ sealed: string | null; refreshTokenExpiresAt: Date | null }>(
-      this.dataSource,
+    const rows = await this.sql.rows<{ sealed: string | null; refreshTokenExpiresAt: Date | null }>(
       `SELECT ${secret} AS sealed, refresh_token_expires_at AS "refreshTokenExpiresAt"
        FROM wechat_identities WHERE appid = $1 AND openid = $2`,
       [appid, openid],
@@ -223,8 +218,7 @@ export class UserRepository {
 
   /** Sets an official-account follower's subscription flag. */
   async setSubscribed(appid: string, openid: string, subscribed: boolean): Promise<boolean> {
-    const rows = await queryRows<{ id: string }>(
-      this.dataSource,
+    const rows = await this.sql.rows<{ id: string }>(
       `UPDATE wechat_identities SET subscribed = $3, updated_at = now() WHERE appid = $1 AND openid = $2 RETURNING id`,
       [appid, openid, subscribed],
     );

@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { queryPrepared, queryRows } from 'src/database/sql-runner';
+import { Sql } from 'src/database/sql';
 import type { OAuthScope } from 'src/oauth/wechat-oauth.client';
 
 export interface PendingAuthorization {
@@ -14,7 +12,7 @@ const SWEEP_EVERY = 200;
 
 @Injectable()
 export class OAuthStateRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   async create(
     stateHash: string,
@@ -22,15 +20,14 @@ export class OAuthStateRepository {
     pending: PendingAuthorization,
     ttlSeconds: number,
   ): Promise<void> {
-    await queryPrepared(
-      this.dataSource,
+    await this.sql.prepared(
       'oauth_state_create',
       `INSERT INTO oauth_states (state_hash, browser_hash, scope, return_to, expires_at)
        VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
       [stateHash, browserHash, pending.scope, pending.returnTo, ttlSeconds],
     );
     if (Math.random() * SWEEP_EVERY < 1) {
-      await queryRows(this.dataSource, `DELETE FROM oauth_states WHERE expires_at < now()`);
+      await this.sql.rows(`DELETE FROM oauth_states WHERE expires_at < now()`);
     }
   }
 
@@ -39,8 +36,7 @@ export class OAuthStateRepository {
    * two concurrent callbacks with the same state exactly one gets it. A wrong browser leaves the state untouched.
    */
   async consume(stateHash: string, browserHash: string): Promise<PendingAuthorization | null> {
-    const rows = await queryPrepared<PendingAuthorization>(
-      this.dataSource,
+    const rows = await this.sql.prepared<PendingAuthorization>(
       'oauth_state_consume',
       `DELETE FROM oauth_states
        WHERE state_hash = $1 AND browser_hash = $2 AND expires_at > now()

@@ -3,7 +3,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 /** The current access_token of one appid, shared by every instance of the service. */
 @Entity({ name: 'access_tokens' })
 export class AccessTokenEntity {
-  @PrimaryColumn({ type: 'text' })
+  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'access_tokens_pkey' })
   appid: string;
 
   @Column({ name: 'access_token_sealed', type: 'text' })
@@ -19,7 +19,7 @@ export class AccessTokenEntity {
   @Column({ name: 'refresh_at', type: 'timestamptz' })
   refreshAt: Date;
 
-  @Column({ name: 'fetched_at', type: 'timestamptz' })
+  @Column({ name: 'fetched_at', type: 'timestamptz', default: () => 'now()' })
   fetchedAt: Date;
 
   @Column({ name: 'force_refresh_day', type: 'date', nullable: true })

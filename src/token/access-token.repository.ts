@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { queryRows } from 'src/database/sql-runner';
+import { Sql, SqlTx } from 'src/database/sql';
 
 export interface StoredAccessToken {
   appid: string;
@@ -33,11 +31,10 @@ const COLUMNS = `appid, access_token_sealed AS "accessTokenSealed", token_hash A
 /** The shared access-token cache. Locks live here: one fetch at a time per appid across every instance. */
 @Injectable()
 export class AccessTokenRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
-  async find(appid: string, manager?: EntityManager): Promise<StoredAccessToken | null> {
-    const rows = await queryRows<StoredAccessToken>(
-      manager ?? this.dataSource,
+  async find(appid: string, tx?: SqlTx): Promise<StoredAccessToken | null> {
+    const rows = await (tx ?? this.sql).rows<StoredAccessToken>(
       `SELECT ${COLUMNS} FROM access_tokens WHERE appid = $1`,
       [appid],
     );
@@ -49,16 +46,15 @@ export class AccessTokenRepository {
    * one fetches a token at a time; the others wait and then find the stored token fresh. The lock is released at
    * commit or rollback, also when the process dies.
    */
-  withFetchLock<T>(appid: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(async (manager) => {
-      await queryRows(manager, `SELECT pg_advisory_xact_lock(hashtext('access_token:' || $1))`, [appid]);
-      return work(manager);
+  withFetchLock<T>(appid: string, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.sql.transaction(async (tx) => {
+      await tx.rows(`SELECT pg_advisory_xact_lock(hashtext('access_token:' || $1))`, [appid]);
+      return work(tx);
     });
   }
 
-  async save(token: NewAccessToken, manager: EntityManager, forced = false): Promise<void> {
-    await queryRows(
-      manager,
+  async save(token: NewAccessToken, tx: SqlTx, forced = false): Promise<void> {
+    await tx.rows(
       `INSERT INTO access_tokens (appid, access_token_sealed, token_hash, expires_at, refresh_at, fetched_at,
          force_refresh_day, force_refresh_count, last_force_refresh_at)
        VALUES ($1, $2, $3, $4, $5, now(), CASE WHEN $6::boolean THEN ${BEIJING_TODAY} END, CASE WHEN $6::boolean THEN 1 ELSE 0 END,
@@ -78,8 +74,7 @@ export class AccessTokenRepository {
 
   /** Compare-and-expire: marks the token due for refresh only if it is still the stored one. */
   async expireIfCurrent(appid: string, tokenHash: string): Promise<boolean> {
-    const rows = await queryRows<{ appid: string }>(
-      this.dataSource,
+    const rows = await this.sql.rows<{ appid: string }>(
       `UPDATE access_tokens SET refresh_at = now() - interval '1 second', expires_at = now() - interval '1 second'
        WHERE appid = $1 AND token_hash = $2 AND refresh_at > now() - interval '1 second' RETURNING appid`,
       [appid, tokenHash],

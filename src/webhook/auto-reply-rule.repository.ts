@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { queryRows } from 'src/database/sql-runner';
+import { Sql } from 'src/database/sql';
 import type { AutoReplyMatch } from 'src/webhook/entities/auto-reply-rule.entity';
 import type { Reply } from 'src/wechat/messages/reply';
 
@@ -21,11 +19,10 @@ const COLUMNS = `id, match_kind AS "matchKind", keyword, event, event_key AS "ev
 
 @Injectable()
 export class AutoReplyRuleRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   async create(rule: NewAutoReplyRule): Promise<AutoReplyRule> {
-    const rows = await queryRows<AutoReplyRule>(
-      this.dataSource,
+    const rows = await this.sql.rows<AutoReplyRule>(
       `INSERT INTO wechat_auto_reply_rules (match_kind, keyword, event, event_key, reply)
        VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING ${COLUMNS}`,
       [rule.matchKind, rule.keyword, rule.event, rule.eventKey, JSON.stringify(rule.reply)],
@@ -35,27 +32,20 @@ export class AutoReplyRuleRepository {
 
   /** Every rule, oldest first (the order rules of the same kind are tried in). */
   list(): Promise<AutoReplyRule[]> {
-    return queryRows<AutoReplyRule>(
-      this.dataSource,
-      `SELECT ${COLUMNS} FROM wechat_auto_reply_rules ORDER BY created_at, id`,
-    );
+    return this.sql.rows<AutoReplyRule>(`SELECT ${COLUMNS} FROM wechat_auto_reply_rules ORDER BY created_at, id`);
   }
 
   async find(id: string): Promise<AutoReplyRule | null> {
-    const rows = await queryRows<AutoReplyRule>(
-      this.dataSource,
-      `SELECT ${COLUMNS} FROM wechat_auto_reply_rules WHERE id = $1`,
-      [id],
-    );
+    const rows = await this.sql.rows<AutoReplyRule>(`SELECT ${COLUMNS} FROM wechat_auto_reply_rules WHERE id = $1`, [
+      id,
+    ]);
     return rows[0] ?? null;
   }
 
   async delete(id: string): Promise<boolean> {
-    const rows = await queryRows<{ id: string }>(
-      this.dataSource,
-      'DELETE FROM wechat_auto_reply_rules WHERE id = $1 RETURNING id',
-      [id],
-    );
+    const rows = await this.sql.rows<{ id: string }>('DELETE FROM wechat_auto_reply_rules WHERE id = $1 RETURNING id', [
+      id,
+    ]);
     return rows.length > 0;
   }
 }

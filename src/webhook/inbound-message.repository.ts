@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Batcher } from 'src/database/batcher';
 import { isDatabaseDownError } from 'src/database/database-errors';
-import { queryPrepared, queryRows } from 'src/database/sql-runner';
+import { Sql } from 'src/database/sql';
 
 export interface InboundRecord {
   toUserName: string;
@@ -81,7 +79,7 @@ export class InboundMessageRepository {
     { maxBatch: 256, maxInFlight: 2, lingerMs: 1, retrySingly: (error) => !isDatabaseDownError(error) },
   );
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   /**
    * Records the message, or finds the earlier delivery of it. The first delivery claims it (and must settle the
@@ -103,7 +101,7 @@ export class InboundMessageRepository {
       }
     }
     const rows = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
-    const earlier = await queryPrepared<EarlierRow>(this.dataSource, 'webhook_claim', CLAIM_SQL, [
+    const earlier = await this.sql.prepared<EarlierRow>('webhook_claim', CLAIM_SQL, [
       JSON.stringify(
         rows.map(({ record, reply }) => ({
           to_user_name: record.toUserName,
@@ -134,8 +132,7 @@ export class InboundMessageRepository {
 
   /** Sets the reply once; returns the reply that stands (an earlier one wins, e.g. `success` after the deadline). */
   async settleReply(record: InboundRecord, reply: string): Promise<string> {
-    const rows = await queryRows<{ reply: string }>(
-      this.dataSource,
+    const rows = await this.sql.rows<{ reply: string }>(
       `WITH updated AS (
          UPDATE wechat_inbound_messages SET reply = $3, replied_at = now()
           WHERE to_user_name = $1 AND dedupe_key = $2 AND reply IS NULL
@@ -151,8 +148,7 @@ export class InboundMessageRepository {
   }
 
   async findReply(record: InboundRecord): Promise<string | null> {
-    const rows = await queryRows<{ reply: string | null }>(
-      this.dataSource,
+    const rows = await this.sql.rows<{ reply: string | null }>(
       'SELECT reply FROM wechat_inbound_messages WHERE to_user_name = $1 AND dedupe_key = $2',
       [record.toUserName, record.dedupeKey],
     );

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
-import { queryPrepared } from 'src/database/sql-runner';
+import { Sql } from 'src/database/sql';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
 import {
   FakeOAuthUser,
@@ -634,12 +633,11 @@ describe('OAuthModule (e2e)', () => {
 
     it('should run the hot statements as prepared statements on PostgreSQL', async () => {
       // The probe is listed in pg_prepared_statements only on a connection where it was prepared by name.
-      const rows = await queryPrepared<{ name: string }>(
-        h.app.get(DataSource),
-        'probe_prepared',
-        'SELECT name FROM pg_prepared_statements WHERE name = $1',
-        ['probe_prepared'],
-      );
+      const rows = await h.app
+        .get(Sql)
+        .prepared<{ name: string }>('probe_prepared', 'SELECT name FROM pg_prepared_statements WHERE name = $1', [
+          'probe_prepared',
+        ]);
       expect(rows).toEqual([{ name: 'probe_prepared' }]);
     });
   });

@@ -1,14 +1,29 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  Unique,
+} from 'typeorm';
+import { UserEntity } from 'src/identity/entities/user.entity';
 
 /** A login session. Only the SHA-256 of the opaque token is stored, never the token itself. */
 @Entity({ name: 'sessions' })
 @Unique('UQ_sessions_token_hash', ['tokenHash'])
+@Index('IDX_sessions_user_id', ['userId'])
 export class SessionEntity {
-  @PrimaryGeneratedColumn('uuid')
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'sessions_pkey' })
   id: string;
 
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
+
+  @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'sessions_user_id_fkey' })
+  user?: UserEntity;
 
   @Column({ name: 'token_hash', type: 'text' })
   tokenHash: string;

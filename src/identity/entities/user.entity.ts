@@ -3,7 +3,7 @@ import { WeChatIdentityEntity } from 'src/identity/entities/wechat-identity.enti
 
 @Entity({ name: 'users' })
 export class UserEntity {
-  @PrimaryGeneratedColumn('uuid')
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'users_pkey' })
   id: string;
 
   @Column({ type: 'text', nullable: true })

@@ -1,7 +1,9 @@
 import {
+  Check,
   Column,
   CreateDateColumn,
   Entity,
+  Index,
   JoinColumn,
   ManyToOne,
   PrimaryGeneratedColumn,
@@ -27,15 +29,18 @@ export interface WeChatProfile {
 /** One openid under one appid; many may belong to one user (linked by unionid or account binding). */
 @Entity({ name: 'wechat_identities' })
 @Unique('UQ_wechat_identities_appid_openid', ['appid', 'openid'])
+@Index('IDX_wechat_identities_unionid', ['unionid'], { where: 'unionid IS NOT NULL' })
+@Index('IDX_wechat_identities_user_id', ['userId'])
+@Check('wechat_identities_source_check', `source IN ('official_account', 'mini_program')`)
 export class WeChatIdentityEntity {
-  @PrimaryGeneratedColumn('uuid')
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'wechat_identities_pkey' })
   id: string;
 
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 
   @ManyToOne(() => UserEntity, (user) => user.identities, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'user_id' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'wechat_identities_user_id_fkey' })
   user?: UserEntity;
 
   @Column({ type: 'text' })

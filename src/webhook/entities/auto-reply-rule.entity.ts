@@ -1,12 +1,19 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { Reply } from 'src/wechat/messages/reply';
 
 export type AutoReplyMatch = 'exact' | 'contains' | 'event';
 
 /** An auto-reply: a keyword (exact or contained) in a text message, or a menu CLICK's EventKey, and what to answer. */
 @Entity({ name: 'wechat_auto_reply_rules' })
+// The constraint names are the ones PostgreSQL gave the migration's unnamed CHECKs.
+@Check('wechat_auto_reply_rules_match_kind_check', `match_kind IN ('exact', 'contains', 'event')`)
+@Check(
+  'wechat_auto_reply_rules_check',
+  `(match_kind = 'event') = (event IS NOT NULL AND event_key IS NOT NULL AND keyword IS NULL)`,
+)
+@Check('wechat_auto_reply_rules_check1', `match_kind = 'event' OR keyword IS NOT NULL`)
 export class AutoReplyRuleEntity {
-  @PrimaryGeneratedColumn('uuid')
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'wechat_auto_reply_rules_pkey' })
   id: string;
 
   @Column({ name: 'match_kind', type: 'text' })
@@ -24,6 +31,6 @@ export class AutoReplyRuleEntity {
   @Column({ type: 'jsonb' })
   reply: Reply;
 
-  @Column({ name: 'created_at', type: 'timestamptz' })
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -42,7 +42,7 @@ export class InboundMessageEntity {
   @Column({ type: 'text', nullable: true })
   reply: string | null;
 
-  @Column({ name: 'received_at', type: 'timestamptz' })
+  @Column({ name: 'received_at', type: 'timestamptz', default: () => 'now()' })
   receivedAt: Date;
 
   @Column({ name: 'replied_at', type: 'timestamptz', nullable: true })

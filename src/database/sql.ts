@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Pool } from 'pg';
+import type { DataSource, QueryRunner } from 'typeorm';
+
+/** Statements run in one place: the pool, or one transaction (see `Sql.transaction`). */
+export interface SqlTx {
+  /**
+   * Runs one statement with `$1…` parameters and returns its rows, with the column names the statement gives them
+   * (alias to camelCase in SQL: `user_id AS "userId"`).
+   */
+  rows<T>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** The versions (package-lock.json) whose driver internals `Sql` relies on, as described on `Sql`. */
+export const DRIVER_VERSIONS = { typeorm: '0.3.31', pg: '8.23.1', 'typeorm-pglite': '0.3.4' } as const;
+
+/** The driver's pool as both the pg Pool and src/database/pglite.driver.ts's serialized pool answer it. */
+interface RawPool {
+  query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * The one SQL entry point: repositories inject `Sql` and write SQL; TypeORM provides the connection, transactions
+ * and migrations. Nothing else in `src` reads TypeORM's driver internals (pglite.driver.ts only supplies the pool
+ * class TypeORM builds its PGlite driver on).
+ *
+ * - `rows(sql, params)`: one statement on the pool, outside any transaction (autocommit).
+ * - `prepared(name, sql, params)`: the same as a named prepared statement on node-postgres, for the hot paths.
+ * - `transaction(work)`: runs `work` in one transaction at the database's default isolation (READ COMMITTED), committed when it
+ *   resolves and rolled back when it throws; its `tx.rows` run inside it. Locks a caller needs (e.g.
+ *   `pg_advisory_xact_lock`) are statements the caller runs first through `tx`.
+ *
+ * Outside a transaction the statement goes straight to the driver's pool: TypeORM's per-query runner costs more than
+ * the query on the hot paths. That relies on internals of the versions in `DRIVER_VERSIONS`: TypeORM's
+ * PostgresDriver keeps the pool its `initialize()` created in `driver.master` (undefined again after `destroy()`),
+ * built with `new options.driver.Pool(...)` when the `driver` option is given (PGlite: the serialized pool of
+ * pglite.driver.ts over typeorm-pglite's) and with pg's `Pool` otherwise, whose `query({ name, text, values })`
+ * prepares a statement once per connection. test/e2e/sql.e2e-spec.ts fails if any of that moves, or if another
+ * version is installed (then check the above against it and update `DRIVER_VERSIONS`).
+ */
+@Injectable()
+export class Sql implements SqlTx {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const pool = (this.dataSource.driver as unknown as { master?: RawPool }).master;
+    if (!pool) {
+      throw new Error('Driver not Connected');
+    }
+    const result = await pool.query(sql, params);
+    return result.rows as T[];
+  }
+
+  /**
+   * Runs one hot statement as a named prepared statement on node-postgres: each pooled connection parses and plans it
+   * once, then only binds and executes it — about half of PostgreSQL's CPU per web login (docs/BENCHMARKS.md). `name`
+   * must stand for exactly one SQL text. On the embedded database it is `rows`. Inside a transaction use `tx.rows`.
+   */
+  async prepared<T>(name: string, sql: string, params: unknown[]): Promise<T[]> {
+    const pool = (this.dataSource.driver as unknown as { master?: unknown }).master;
+    if (pool instanceof Pool) {
+      const result = await pool.query({ name, text: sql, values: params });
+      return result.rows as T[];
+    }
+    return this.rows<T>(sql, params);
+  }
+
+  /** Runs `work` in one transaction on one connection; see the class comment. */
+  transaction<T>(work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction((manager) => work(new TransactionSql(manager.queryRunner!)));
+  }
+}
+
+/** `SqlTx` bound to the query runner TypeORM holds the transaction on. */
+class TransactionSql implements SqlTx {
+  constructor(private readonly runner: QueryRunner) {}
+
+  async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const result = await this.runner.query(sql, params, true);
+    return result.records as T[];
+  }
+}
