@@ -1,17 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { AppException } from 'src/common/errors/app-exception';
-import { IdentityRow, IdentityUpsert, UpsertExtras, UserRepository, UserRow } from 'src/identity/user.repository';
 import { MeDto } from 'src/identity/dto/me.dto';
+import type {
+  KeptRefreshToken,
+  LinkResult,
+  LoginResult,
+  UserProfileUpdate,
+  WeChatIdentity,
+} from 'src/identity/identity.types';
+import { SessionService } from 'src/identity/session.service';
 import { sessionTokenHash } from 'src/identity/session-token';
+import { IdentityRow, UpsertExtras, UserRepository, UserRow } from 'src/identity/user.repository';
 
-export type WeChatIdentity = IdentityUpsert;
-
-export interface LinkResult {
-  userId: string;
-  /** The user was created by this login. */
-  isNew: boolean;
-  /** The identity (appid, openid) was created by this login. */
-  identityCreated: boolean;
+export interface LoginOptions {
+  /** The user of a live session: a new identity without a unionid owner joins them (account binding). */
+  bindToUserId?: string | null;
+  /** Nickname and avatar to set on the user the identity resolves to. */
+  userProfile?: UserProfileUpdate;
 }
 
 /**
@@ -21,31 +26,28 @@ export interface LinkResult {
  */
 @Injectable()
 export class IdentityService {
-  constructor(private readonly users: UserRepository) {}
+  constructor(
+    private readonly users: UserRepository,
+    private readonly sessions: SessionService,
+  ) {}
 
   /**
-   * `session` and `userProfile` are written by the identity's own statement (one round trip and one commit per
-   * login), for whichever user the identity resolves to.
+   * Logs a WeChat identity in: links it to its user (creating the user on a first login) and issues a session. The
+   * identity, the user, the profile and the session are written by one statement (one round trip and one commit
+   * per login), for whichever user the identity resolves to.
    */
-  async linkOrCreate(
-    identity: WeChatIdentity,
-    options: { bindToUserId?: string } & UpsertExtras = {},
-  ): Promise<LinkResult> {
-    const { unionid } = identity;
-    const { bindToUserId, ...extras } = options;
-    const result = unionid
-      ? await this.users.withUnionidLock(unionid, async (manager) => {
-          const owner = (await this.users.findUserIdByUnionid(unionid, manager)) ?? bindToUserId;
-          return this.users.upsertIdentity(identity, owner ?? this.users.newUserId(), !owner, manager, extras);
-        })
-      : await this.users.upsertIdentity(
-          identity,
-          bindToUserId ?? this.users.newUserId(),
-          !bindToUserId,
-          undefined,
-          extras,
-        );
-    return { userId: result.userId, isNew: result.userCreated, identityCreated: result.identityCreated };
+  async login(identity: WeChatIdentity, options: LoginOptions = {}): Promise<LoginResult> {
+    const { row, issued } = this.sessions.prepare();
+    const link = await this.link(identity, options.bindToUserId ?? undefined, {
+      session: row,
+      userProfile: options.userProfile,
+    });
+    return { ...link, session: issued };
+  }
+
+  /** Keeps a WeChat identity without a login (a follower, a profile refresh): the same statement, no session. */
+  linkOrCreate(identity: WeChatIdentity, options: Pick<LoginOptions, 'userProfile'> = {}): Promise<LinkResult> {
+    return this.link(identity, undefined, { userProfile: options.userProfile });
   }
 
   /** The `/api/me` view of a user. */
@@ -75,12 +77,35 @@ export class IdentityService {
     return this.users.updateUser(userId, phone);
   }
 
-  findSealedSecret(appid: string, openid: string, secret: 'session_key_sealed' | 'refresh_token_sealed') {
-    return this.users.findSealedSecret(appid, openid, secret);
+  /** The identity's kept OAuth refresh_token (sealed), or null when none is kept. */
+  async refreshTokenOf(appid: string, openid: string): Promise<KeptRefreshToken | null> {
+    const kept = await this.users.findSealedSecret(appid, openid, 'refresh_token_sealed');
+    return kept?.sealed ? { sealed: kept.sealed, expiresAt: kept.refreshTokenExpiresAt } : null;
   }
 
   setSubscribed(appid: string, openid: string, subscribed: boolean): Promise<boolean> {
     return this.users.setSubscribed(appid, openid, subscribed);
+  }
+
+  private async link(
+    identity: WeChatIdentity,
+    bindToUserId: string | undefined,
+    extras: UpsertExtras,
+  ): Promise<LinkResult> {
+    const { unionid } = identity;
+    const result = unionid
+      ? await this.users.withUnionidLock(unionid, async (manager) => {
+          const owner = (await this.users.findUserIdByUnionid(unionid, manager)) ?? bindToUserId;
+          return this.users.upsertIdentity(identity, owner ?? this.users.newUserId(), !owner, manager, extras);
+        })
+      : await this.users.upsertIdentity(
+          identity,
+          bindToUserId ?? this.users.newUserId(),
+          !bindToUserId,
+          undefined,
+          extras,
+        );
+    return { userId: result.userId, isNew: result.userCreated };
   }
 }
 

@@ -3,16 +3,9 @@ import { ConfigService } from '@nestjs/config';
 import { randomBytes } from 'node:crypto';
 import { sha256Hex } from 'src/common/sealing/secret-sealer';
 import type { Configuration } from 'src/config/configuration';
+import type { IssuedSession, NewSession } from 'src/identity/identity.types';
 import { SessionRepository } from 'src/identity/session.repository';
 import { sessionTokenHash } from 'src/identity/session-token';
-import type { NewSession } from 'src/identity/user.repository';
-
-export interface IssuedSession {
-  /** The opaque token handed to the client; only its hash is stored. */
-  token: string;
-  expiresIn: number;
-  expiresAt: Date;
-}
 
 /** Opaque 256-bit session tokens: issue, authenticate, revoke. */
 @Injectable()
@@ -33,8 +26,8 @@ export class SessionService {
   }
 
   /**
-   * A session whose row the caller writes together with the login (`IdentityService.linkOrCreate({ session })`):
-   * `row` goes to the database, `issued` to the client once that write succeeded.
+   * A session whose row `IdentityService.login` writes together with the identity: `row` goes to the database,
+   * `issued` to the client once that write succeeded.
    */
   prepare(): { row: NewSession; issued: IssuedSession } {
     const token = randomBytes(32).toString('base64url');

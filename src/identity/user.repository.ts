@@ -1,31 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Sql, SqlTx } from 'src/database/sql';
-import type { IdentitySource, WeChatProfile } from 'src/identity/entities/wechat-identity.entity';
-
-export interface IdentityUpsert {
-  appid: string;
-  openid: string;
-  source: IdentitySource;
-  unionid?: string | null;
-  subscribed?: boolean | null;
-  profile?: WeChatProfile | null;
-  sessionKeySealed?: string | null;
-  refreshTokenSealed?: string | null;
-  refreshTokenExpiresAt?: Date | null;
-}
-
-/** A login session to create in the same statement as the identity (one round trip and one commit per login). */
-export interface NewSession {
-  tokenHash: string;
-  ttlSeconds: number;
-}
-
-/** The user's display fields to set in the same statement as the identity; null or absent keeps the current value. */
-export interface UserProfileUpdate {
-  nickname?: string | null;
-  avatarUrl?: string | null;
-}
+import type { IdentitySource, NewSession, UserProfileUpdate, WeChatIdentity } from 'src/identity/identity.types';
 
 /** What the identity statement writes besides the identity (and, on a first login, the user). */
 export interface UpsertExtras {
@@ -74,7 +50,7 @@ export class UserRepository {
    * update finds no row: the winner, a moment earlier, wrote the same WeChat profile.
    */
   async upsertIdentity(
-    identity: IdentityUpsert,
+    identity: WeChatIdentity,
     candidateUserId: string,
     createUser: boolean,
     tx?: SqlTx,

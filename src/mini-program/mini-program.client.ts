@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AccessTokenHttpClient } from 'src/token/access-token-http.client';
 import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
 import { WeChatHttpClient } from 'src/wechat/http/wechat-http.client';
 
@@ -17,7 +18,10 @@ export interface PhoneInfo {
 
 @Injectable()
 export class MiniProgramClient {
-  constructor(private readonly http: WeChatHttpClient) {}
+  constructor(
+    private readonly http: WeChatHttpClient,
+    private readonly api: AccessTokenHttpClient,
+  ) {}
 
   /** https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html */
   code2Session(appid: string, secret: string, code: string): Promise<Code2SessionResult> {
@@ -29,13 +33,8 @@ export class MiniProgramClient {
   }
 
   /** https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html */
-  async getPhoneNumber(appid: string, accessToken: string, code: string): Promise<PhoneInfo> {
-    const result = await this.http.post<{ phone_info?: PhoneInfo }>(
-      '/wxa/business/getuserphonenumber',
-      { code },
-      { access_token: accessToken },
-      appid,
-    );
+  async getPhoneNumber(appid: string, code: string): Promise<PhoneInfo> {
+    const result = await this.api.post<{ phone_info?: PhoneInfo }>(appid, '/wxa/business/getuserphonenumber', { code });
     if (!result.phone_info) {
       throw new WeChatApiError('/wxa/business/getuserphonenumber', null, 'answer without phone_info');
     }

@@ -5,19 +5,10 @@ import { SecretSealer } from 'src/common/sealing/secret-sealer';
 import type { Configuration, MiniProgramConfig } from 'src/config/configuration';
 import { MeDto } from 'src/identity/dto/me.dto';
 import { IdentityService } from 'src/identity/identity.service';
-import { SessionService } from 'src/identity/session.service';
 import { LoginResponseDto } from 'src/mini-program/dto/login.dto';
 import { PhoneResponseDto } from 'src/mini-program/dto/phone.dto';
 import { ProfileDto } from 'src/mini-program/dto/profile.dto';
 import { MiniProgramClient } from 'src/mini-program/mini-program.client';
-import { TokenService } from 'src/token/token.service';
-import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
-import { wechatErrorToAppException } from 'src/wechat/http/wechat-error.mapper';
-
-/** Translates a WeChat failure into the contract's error; anything else goes up unchanged. */
-function mapWeChatError(error: unknown): never {
-  throw error instanceof WeChatApiError ? wechatErrorToAppException(error) : error;
-}
 
 @Injectable()
 export class MiniProgramService {
@@ -27,49 +18,43 @@ export class MiniProgramService {
   constructor(
     private readonly client: MiniProgramClient,
     private readonly identities: IdentityService,
-    private readonly sessions: SessionService,
-    private readonly tokens: TokenService,
     private readonly sealer: SecretSealer,
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('wechat', { infer: true }).mp;
   }
 
-  /** wx.login code → openid (+ unionid) → one user → a session. The session_key is sealed and stays here. */
+  /**
+   * wx.login code → openid (+ unionid) → one user → a session. The session_key is sealed and stays here. WeChat's
+   * refusals (a used or invalid code, a risky user…) go up to the shared error body.
+   */
   async login(code: string): Promise<LoginResponseDto> {
     const { appId, secret } = this.credentials();
-    const result = await this.client.code2Session(appId, secret, code).catch(mapWeChatError);
+    const result = await this.client.code2Session(appId, secret, code);
     if (typeof result.openid !== 'string' || typeof result.session_key !== 'string') {
       throw new AppException(502, 'wechat_unavailable', 'WeChat answered the login without an openid.');
     }
-    // The identity, its user (on a first login) and the session are written by one statement.
-    const { row, issued: session } = this.sessions.prepare();
-    const link = await this.identities.linkOrCreate(
-      {
-        appid: appId,
-        openid: result.openid,
-        source: 'mini_program',
-        unionid: result.unionid ?? null,
-        sessionKeySealed: this.sealer.seal(result.session_key),
-      },
-      { session: row },
-    );
-    if (link.isNew) {
-      this.logger.log(`New mini-program user ${link.userId} (openid ${result.openid})`);
+    const { userId, isNew, session } = await this.identities.login({
+      appid: appId,
+      openid: result.openid,
+      source: 'mini_program',
+      unionid: result.unionid ?? null,
+      sessionKeySealed: this.sealer.seal(result.session_key),
+    });
+    if (isNew) {
+      this.logger.log(`New mini-program user ${userId} (openid ${result.openid})`);
     }
     return {
       token: session.token,
       expiresIn: session.expiresIn,
-      user: { id: link.userId, openid: result.openid, unionid: result.unionid ?? null, isNew: link.isNew },
+      user: { id: userId, openid: result.openid, unionid: result.unionid ?? null, isNew },
     };
   }
 
   /** getPhoneNumber code → the user's phone number, kept on the user. */
   async phone(userId: string, code: string): Promise<PhoneResponseDto> {
     const { appId } = this.credentials();
-    const info = await this.tokens
-      .withAccessToken(appId, (accessToken) => this.client.getPhoneNumber(appId, accessToken, code))
-      .catch(mapWeChatError);
+    const info = await this.client.getPhoneNumber(appId, code);
     if (info.watermark?.appid && info.watermark.appid !== appId) {
       throw new AppException(502, 'wechat_error', 'WeChat returned a phone number issued for another appid.');
     }

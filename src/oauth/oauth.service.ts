@@ -5,10 +5,15 @@ import { AppException } from 'src/common/errors/app-exception';
 import { SecretSealer, sha256Hex } from 'src/common/sealing/secret-sealer';
 import type { Configuration, OfficialAccountConfig } from 'src/config/configuration';
 import { MeDto } from 'src/identity/dto/me.dto';
-import type { WeChatProfile } from 'src/identity/entities/wechat-identity.entity';
 import { IdentityService } from 'src/identity/identity.service';
-import { IssuedSession, SessionService } from 'src/identity/session.service';
-import type { NewSession } from 'src/identity/user.repository';
+import type {
+  IssuedSession,
+  LinkResult,
+  UserProfileUpdate,
+  WeChatIdentity,
+  WeChatProfile,
+} from 'src/identity/identity.types';
+import { SessionService } from 'src/identity/session.service';
 import { OAuthStateRepository } from 'src/oauth/oauth-state.repository';
 import { safeReturnTo } from 'src/oauth/return-to';
 import type { HomeView } from 'src/oauth/views/pages';
@@ -19,9 +24,8 @@ import {
   WebAccessToken,
   WebUserInfo,
 } from 'src/oauth/wechat-oauth.client';
-import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
+import { isWeChatErrcode } from 'src/wechat/http/wechat-api.error';
 import { WeChatErrcode } from 'src/wechat/http/wechat-errcode';
-import { wechatErrorToAppException } from 'src/wechat/http/wechat-error.mapper';
 
 /** A state lives 10 minutes (the contract); WeChat's codes live 5. */
 export const STATE_TTL_SECONDS = 600;
@@ -52,7 +56,10 @@ function retryUrl(scope: OAuthScope, returnTo: string): string {
   return `/oauth/authorize?scope=${scope}&returnTo=${encodeURIComponent(returnTo)}`;
 }
 
-/** Web authorization in the WeChat browser: authorize URL, callback, profile refresh. */
+/**
+ * Web authorization in the WeChat browser: authorize URL, callback, profile refresh. WeChat failures this service
+ * does not turn into a page or a `reauthorize` go up to the shared error body.
+ */
 @Injectable()
 export class OAuthService {
   private readonly logger = new Logger(OAuthService.name);
@@ -132,17 +139,14 @@ export class OAuthService {
     }
     const info =
       pending.scope === 'snsapi_userinfo' && grants(token, 'snsapi_userinfo')
-        ? await this.client.userInfo(appId, token.access_token, token.openid).catch(mapWeChatError)
+        ? await this.client.userInfo(appId, token.access_token, token.openid)
         : null;
     const bindToUserId = input.sessionToken ? await this.sessions.authenticate(input.sessionToken) : null;
     // The identity, the user's profile and the new session are written by one statement.
-    const { row, issued } = this.sessions.prepare();
-    await this.keepIdentity(appId, token, info, {
-      refreshTokenExpiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_MS),
-      bindToUserId,
-      session: row,
-    });
-    return { kind: 'login', returnTo: pending.returnTo, session: issued };
+    const { identity, userProfile } = this.webIdentity(appId, token, info, new Date(Date.now() + REFRESH_TOKEN_TTL_MS));
+    const login = await this.identities.login(identity, { bindToUserId, userProfile });
+    this.logLink(token.openid, login, bindToUserId);
+    return { kind: 'login', returnTo: pending.returnTo, session: login.session };
   }
 
   /**
@@ -153,13 +157,11 @@ export class OAuthService {
     const { appId } = this.credentials();
     const me = await this.identities.getMe(userId);
     const identity = me.identities.find((item) => item.source === 'official_account' && item.appid === appId);
-    const kept = identity
-      ? await this.identities.findSealedSecret(appId, identity.openid, 'refresh_token_sealed')
-      : null;
-    if (!identity || !kept?.sealed) {
+    const kept = identity ? await this.identities.refreshTokenOf(appId, identity.openid) : null;
+    if (!identity || !kept) {
       throw reauthorize('No WeChat web authorization is kept for this user: log in again at /oauth/authorize.');
     }
-    if (kept.refreshTokenExpiresAt && kept.refreshTokenExpiresAt.getTime() <= Date.now()) {
+    if (kept.expiresAt && kept.expiresAt.getTime() <= Date.now()) {
       throw reauthorize('The WeChat authorization has lapsed (30 days): log in again at /oauth/authorize.');
     }
     let refreshToken: string;
@@ -170,29 +172,32 @@ export class OAuthService {
       throw reauthorize('The kept WeChat authorization is unreadable: log in again at /oauth/authorize.');
     }
     const token = await this.client.refresh(appId, refreshToken).catch((error: unknown) => {
-      throw isErrcode(error, WeChatErrcode.RefreshTokenExpired, WeChatErrcode.InvalidRefreshToken)
+      throw isWeChatErrcode(error, WeChatErrcode.RefreshTokenExpired, WeChatErrcode.InvalidRefreshToken)
         ? reauthorize('WeChat says the authorization has lapsed: log in again at /oauth/authorize.')
-        : toAppException(error);
+        : error;
     });
     await this.client.checkAccessToken(appId, token.access_token, identity.openid).catch((error: unknown) => {
-      throw isErrcode(
+      throw isWeChatErrcode(
         error,
         WeChatErrcode.InvalidOpenid,
         WeChatErrcode.InvalidCredential,
         WeChatErrcode.AccessTokenExpired,
       )
         ? reauthorize('WeChat no longer accepts this authorization: log in again at /oauth/authorize.')
-        : toAppException(error);
+        : error;
     });
     if (!grants(token, 'snsapi_userinfo')) {
       throw reauthorize('The profile needs a snsapi_userinfo authorization: log in at /oauth/authorize.');
     }
     const info = await this.client.userInfo(appId, token.access_token, identity.openid).catch((error: unknown) => {
-      throw isErrcode(error, WeChatErrcode.ApiUnauthorized)
+      throw isWeChatErrcode(error, WeChatErrcode.ApiUnauthorized)
         ? reauthorize('The profile needs a snsapi_userinfo authorization: log in at /oauth/authorize.')
-        : toAppException(error);
+        : error;
     });
-    await this.keepIdentity(appId, { ...token, openid: identity.openid }, info, {});
+    // The refreshed identity (sealed refresh_token, profile) and the user's nickname and avatar, in one statement.
+    const refreshed = this.webIdentity(appId, { ...token, openid: identity.openid }, info, null);
+    const link = await this.identities.linkOrCreate(refreshed.identity, { userProfile: refreshed.userProfile });
+    this.logLink(identity.openid, link);
     return this.identities.getMe(userId);
   }
 
@@ -203,15 +208,15 @@ export class OAuthService {
   }
 
   /**
-   * Upserts the identity (sealed refresh_token, profile) and copies nickname and avatar onto the user, in one
-   * statement together with the login's session when one is given.
+   * The identity (sealed refresh_token, profile) an OAuth answer describes, and the nickname and avatar to copy onto
+   * its user. `refreshTokenExpiresAt` is null on a refresh, which keeps the stored one (refreshing does not extend it).
    */
-  private async keepIdentity(
+  private webIdentity(
     appid: string,
     token: WebAccessToken,
     info: WebUserInfo | null,
-    options: { refreshTokenExpiresAt?: Date; bindToUserId?: string | null; session?: NewSession },
-  ): Promise<string> {
+    refreshTokenExpiresAt: Date | null,
+  ): { identity: WeChatIdentity; userProfile?: UserProfileUpdate } {
     const unionid = info?.unionid ?? token.unionid ?? null;
     const profile: WeChatProfile | null = info
       ? {
@@ -225,29 +230,27 @@ export class OAuthService {
           unionid: unionid ?? undefined,
         }
       : null;
-    const link = await this.identities.linkOrCreate(
-      {
+    return {
+      identity: {
         appid,
         openid: token.openid,
         source: 'official_account',
         unionid,
         profile,
         refreshTokenSealed: token.refresh_token ? this.sealer.seal(token.refresh_token) : null,
-        refreshTokenExpiresAt: options.refreshTokenExpiresAt ?? null,
+        refreshTokenExpiresAt,
       },
-      {
-        bindToUserId: options.bindToUserId ?? undefined,
-        session: options.session,
-        userProfile: info ? { nickname: info.nickname, avatarUrl: info.headimgurl || null } : undefined,
-      },
-    );
-    if (options.bindToUserId && link.userId !== options.bindToUserId) {
+      userProfile: info ? { nickname: info.nickname, avatarUrl: info.headimgurl || null } : undefined,
+    };
+  }
+
+  private logLink(openid: string, link: LinkResult, bindToUserId?: string | null): void {
+    if (bindToUserId && link.userId !== bindToUserId) {
       // The openid already belongs to another user: log in as its owner rather than merge two accounts.
-      this.logger.warn(`openid ${token.openid} already belongs to user ${link.userId}; not bound to the session user`);
+      this.logger.warn(`openid ${openid} already belongs to user ${link.userId}; not bound to the session user`);
     } else if (link.isNew) {
-      this.logger.log(`New official-account user ${link.userId} (openid ${token.openid})`);
+      this.logger.log(`New official-account user ${link.userId} (openid ${openid})`);
     }
-    return link.userId;
   }
 
   private async consumeState(state: unknown, browserKey: unknown) {
@@ -260,14 +263,14 @@ export class OAuthService {
     return this.states.consume(sha256Hex(state), sha256Hex(browserKey));
   }
 
-  /** A code WeChat refuses is the user's problem (401 page); anything else is mapped as usual. */
+  /** A code WeChat refuses is the user's problem (401 page); anything else goes up as it is. */
   private codeError(error: unknown): unknown {
-    if (isErrcode(error, WeChatErrcode.InvalidCode, WeChatErrcode.CodeUsed, WeChatErrcode.OauthCodeExpired)) {
+    if (isWeChatErrcode(error, WeChatErrcode.InvalidCode, WeChatErrcode.CodeUsed, WeChatErrcode.OauthCodeExpired)) {
       return new AppException(401, 'invalid_code', 'WeChat did not accept the authorization code; authorize again.', {
         cause: error,
       });
     }
-    return toAppException(error);
+    return error;
   }
 
   private credentials(): { appId: string; secret: string } {
@@ -287,16 +290,4 @@ function isScope(value: unknown): value is OAuthScope {
 
 function grants(token: WebAccessToken, scope: OAuthScope): boolean {
   return (token.scope ?? '').split(',').includes(scope);
-}
-
-function isErrcode(error: unknown, ...codes: WeChatErrcode[]): boolean {
-  return error instanceof WeChatApiError && error.errcode !== null && codes.includes(error.errcode);
-}
-
-function toAppException(error: unknown): unknown {
-  return error instanceof WeChatApiError ? wechatErrorToAppException(error) : error;
-}
-
-function mapWeChatError(error: unknown): never {
-  throw toAppException(error);
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { WeChatHttpClient } from 'src/wechat/http/wechat-http.client';
-import type { WeChatProfile } from 'src/identity/entities/wechat-identity.entity';
+import type { WeChatProfile } from 'src/identity/identity.types';
 
 export type OAuthScope = 'snsapi_base' | 'snsapi_userinfo';
 
@@ -27,6 +27,10 @@ export interface WebUserInfo extends WeChatProfile {
 /**
  * WeChat's web authorization API (网页授权), one method per call.
  * https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
+ *
+ * `/sns/userinfo` and `/sns/auth` take the *web* access_token of one user's authorization (from the code exchange
+ * or a refresh), not the appid's shared access_token, so they go straight to WeChatHttpClient and not through
+ * TokenModule's AccessTokenHttpClient: that token is never stored, shared or refreshed on a stale-token answer.
  */
 @Injectable()
 export class WeChatOAuthClient {
@@ -51,12 +55,12 @@ export class WeChatOAuthClient {
   }
 
   /** 第四步：拉取用户信息（需 scope 为 snsapi_userinfo） */
-  userInfo(appid: string, accessToken: string, openid: string): Promise<WebUserInfo> {
-    return this.http.get<WebUserInfo>('/sns/userinfo', { access_token: accessToken, openid, lang: 'zh_CN' }, appid);
+  userInfo(appid: string, webAccessToken: string, openid: string): Promise<WebUserInfo> {
+    return this.http.get<WebUserInfo>('/sns/userinfo', { access_token: webAccessToken, openid, lang: 'zh_CN' }, appid);
   }
 
   /** 附：检验授权凭证（access_token）是否有效 — resolves when WeChat answers errcode 0. */
-  async checkAccessToken(appid: string, accessToken: string, openid: string): Promise<void> {
-    await this.http.get<{ errcode: number }>('/sns/auth', { access_token: accessToken, openid }, appid);
+  async checkAccessToken(appid: string, webAccessToken: string, openid: string): Promise<void> {
+    await this.http.get<{ errcode: number }>('/sns/auth', { access_token: webAccessToken, openid }, appid);
   }
 }

@@ -5,9 +5,6 @@ import { SecretSealer, sha256Hex } from 'src/common/sealing/secret-sealer';
 import type { Configuration } from 'src/config/configuration';
 import { AccessTokenRepository, StoredAccessToken } from 'src/token/access-token.repository';
 import { StableTokenClient } from 'src/token/stable-token.client';
-import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
-import { wechatErrorToAppException } from 'src/wechat/http/wechat-error.mapper';
-import { STALE_TOKEN_ERRCODES } from 'src/wechat/http/wechat-errcode';
 
 export interface AccessTokenView {
   appid: string;
@@ -81,25 +78,9 @@ export class TokenService {
   }
 
   /**
-   * Runs a token-bearing WeChat call. When WeChat says the token is stale (40001/40014/42001) the token is dropped,
-   * only if it is still the stored one, and the call is retried once with a fresh token.
+   * Drops `accessToken` if it is still the current one (another instance may already have replaced it). Called by
+   * AccessTokenHttpClient when WeChat rejects the token.
    */
-  async withAccessToken<T>(appid: string, call: (accessToken: string) => Promise<T>): Promise<T> {
-    const first = await this.getAccessToken(appid);
-    try {
-      return await call(first.accessToken);
-    } catch (error) {
-      if (!(error instanceof WeChatApiError) || error.errcode === null || !STALE_TOKEN_ERRCODES.has(error.errcode)) {
-        throw error;
-      }
-      this.logger.warn(`WeChat rejected the access token of ${appid} (errcode ${error.errcode}); fetching a new one`);
-      await this.onTokenRejected(appid, first.accessToken);
-      const second = await this.getAccessToken(appid);
-      return call(second.accessToken);
-    }
-  }
-
-  /** Drops `accessToken` if it is still the current one (another instance may already have replaced it). */
   async onTokenRejected(appid: string, accessToken: string): Promise<void> {
     const hash = sha256Hex(accessToken);
     const cached = this.memory.get(appid);
@@ -163,12 +144,7 @@ export class TokenService {
   }
 
   private async fetchFromWeChat(credentials: AppCredentials, force: boolean): Promise<CachedToken> {
-    let result;
-    try {
-      result = await this.client.fetch(credentials.appid, credentials.secret!, force);
-    } catch (error) {
-      throw error instanceof WeChatApiError ? wechatErrorToAppException(error) : error;
-    }
+    const result = await this.client.fetch(credentials.appid, credentials.secret!, force);
     if (typeof result.access_token !== 'string' || !result.access_token || !(Number(result.expires_in) > 0)) {
       throw new AppException(502, 'wechat_unavailable', 'WeChat answered the token request without a token.');
     }

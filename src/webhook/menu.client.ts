@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { WeChatHttpClient } from 'src/wechat/http/wechat-http.client';
+import { AccessTokenHttpClient } from 'src/token/access-token-http.client';
 
 export interface WeChatMenu {
   button: Record<string, unknown>[];
@@ -9,24 +9,24 @@ interface MenuGetResult {
   menu?: { button?: Record<string, unknown>[]; menuid?: number };
 }
 
-/** The custom-menu API (自定义菜单) of the official account. */
+/** The custom-menu API (自定义菜单) of the official account, with its shared access token. */
 @Injectable()
 export class MenuClient {
-  constructor(private readonly http: WeChatHttpClient) {}
+  constructor(private readonly api: AccessTokenHttpClient) {}
 
   /** https://developers.weixin.qq.com/doc/service/api/custommenu/api_createcustommenu */
-  async create(appid: string, accessToken: string, menu: WeChatMenu): Promise<void> {
-    await this.http.post('/cgi-bin/menu/create', menu, { access_token: accessToken }, appid);
+  async create(appid: string, menu: WeChatMenu): Promise<void> {
+    await this.api.post(appid, '/cgi-bin/menu/create', menu);
   }
 
   /** https://developers.weixin.qq.com/doc/service/api/custommenu/api_getmenu */
-  async get(appid: string, accessToken: string): Promise<WeChatMenu> {
-    const result = await this.http.get<MenuGetResult>('/cgi-bin/menu/get', { access_token: accessToken }, appid);
+  async get(appid: string): Promise<WeChatMenu> {
+    const result = await this.api.get<MenuGetResult>(appid, '/cgi-bin/menu/get');
     return { button: result.menu?.button ?? [] };
   }
 
   /** https://developers.weixin.qq.com/doc/service/api/custommenu/api_deletemenu */
-  async delete(appid: string, accessToken: string): Promise<void> {
-    await this.http.get('/cgi-bin/menu/delete', { access_token: accessToken }, appid);
+  async delete(appid: string): Promise<void> {
+    await this.api.get(appid, '/cgi-bin/menu/delete');
   }
 }

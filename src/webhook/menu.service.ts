@@ -2,36 +2,40 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppException } from 'src/common/errors/app-exception';
 import type { Configuration } from 'src/config/configuration';
-import { TokenService } from 'src/token/token.service';
 import { MenuClient, WeChatMenu } from 'src/webhook/menu.client';
-import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
-import { wechatErrorToAppException } from 'src/wechat/http/wechat-error.mapper';
+import { isWeChatErrcode, WeChatApiError } from 'src/wechat/http/wechat-api.error';
+import { WeChatErrcode } from 'src/wechat/http/wechat-errcode';
 
 /** WeChat's answers to a menu it will not take, in our words (WeChat's errmsg stays in the log). */
-const MENU_REFUSALS: Record<number, string> = {
-  40016: 'the number of buttons is invalid (1 to 3)',
-  40017: 'a button type is invalid',
-  40018: 'a button name is too long (16 bytes at most)',
-  40019: 'a button key is too long (128 bytes at most)',
-  40020: 'a button URL is too long (1024 bytes at most)',
-  40023: 'the number of sub-buttons is invalid (1 to 5)',
-  40024: 'a sub-button type is invalid',
-  40025: 'a sub-button name is too long (60 bytes at most)',
-  40026: 'a sub-button key is too long (128 bytes at most)',
-  40027: 'a sub-button URL is too long (1024 bytes at most)',
-  40054: 'a sub-button URL domain is invalid',
-  40055: 'a button URL domain is invalid',
-  47001: 'the menu JSON is malformed',
+const MENU_REFUSALS: Partial<Record<WeChatErrcode, string>> = {
+  [WeChatErrcode.InvalidButtonCount]: 'the number of buttons is invalid (1 to 3)',
+  [WeChatErrcode.InvalidButtonType]: 'a button type is invalid',
+  [WeChatErrcode.InvalidButtonNameSize]: 'a button name is too long (16 bytes at most)',
+  [WeChatErrcode.InvalidButtonKeySize]: 'a button key is too long (128 bytes at most)',
+  [WeChatErrcode.InvalidButtonUrlSize]: 'a button URL is too long (1024 bytes at most)',
+  [WeChatErrcode.InvalidSubButtonCount]: 'the number of sub-buttons is invalid (1 to 5)',
+  [WeChatErrcode.InvalidSubButtonType]: 'a sub-button type is invalid',
+  [WeChatErrcode.InvalidSubButtonNameSize]: 'a sub-button name is too long (60 bytes at most)',
+  [WeChatErrcode.InvalidSubButtonKeySize]: 'a sub-button key is too long (128 bytes at most)',
+  [WeChatErrcode.InvalidSubButtonUrlSize]: 'a sub-button URL is too long (1024 bytes at most)',
+  [WeChatErrcode.InvalidSubButtonUrlDomain]: 'a sub-button URL domain is invalid',
+  [WeChatErrcode.InvalidButtonUrlDomain]: 'a button URL domain is invalid',
+  [WeChatErrcode.DataFormatError]: 'the menu JSON is malformed',
 };
-const MENU_NOT_SET = 46003;
 
-/** The official account's custom menu, through the shared access token (retried once on a stale token). */
+function menuRefusal(error: WeChatApiError): string | undefined {
+  return error.errcode === null ? undefined : MENU_REFUSALS[error.errcode as WeChatErrcode];
+}
+
+/**
+ * The official account's custom menu. WeChat's refusals of a menu are the caller's 400 and "no menu" is a 404;
+ * every other WeChat failure goes up to the shared error body.
+ */
 @Injectable()
 export class MenuService {
   private readonly appId?: string;
 
   constructor(
-    private readonly tokens: TokenService,
     private readonly client: MenuClient,
     config: ConfigService<Configuration, true>,
   ) {
@@ -39,36 +43,33 @@ export class MenuService {
   }
 
   async set(menu: WeChatMenu): Promise<void> {
-    await this.call((appid, token) => this.client.create(appid, token, { button: menu.button }));
+    await this.call((appid) => this.client.create(appid, { button: menu.button }));
   }
 
   async get(): Promise<WeChatMenu> {
-    return this.call((appid, token) => this.client.get(appid, token));
+    return this.call((appid) => this.client.get(appid));
   }
 
   async delete(): Promise<void> {
-    await this.call((appid, token) => this.client.delete(appid, token));
+    await this.call((appid) => this.client.delete(appid));
   }
 
-  private async call<T>(run: (appid: string, accessToken: string) => Promise<T>): Promise<T> {
+  private async call<T>(run: (appid: string) => Promise<T>): Promise<T> {
     const appid = this.appId;
     if (!appid) {
       throw AppException.notConfigured('WECHAT_OA_APPID');
     }
     try {
-      return await this.tokens.withAccessToken(appid, (token) => run(appid, token));
+      return await run(appid);
     } catch (error) {
-      if (!(error instanceof WeChatApiError)) {
-        throw error;
-      }
-      if (error.errcode === MENU_NOT_SET) {
+      if (isWeChatErrcode(error, WeChatErrcode.MenuNotSet)) {
         throw AppException.notFound('The official account has no custom menu.');
       }
-      const refusal = error.errcode === null ? undefined : MENU_REFUSALS[error.errcode];
+      const refusal = error instanceof WeChatApiError ? menuRefusal(error) : undefined;
       if (refusal) {
         throw new AppException(400, 'bad_request', `WeChat refused the menu: ${refusal}.`, { cause: error });
       }
-      throw wechatErrorToAppException(error);
+      throw error;
     }
   }
 }

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { AppException, ErrorBody, ErrorCode } from 'src/common/errors/app-exception';
+import { AppException, ErrorBody, ErrorCode, isConvertibleToAppException } from 'src/common/errors/app-exception';
 import { isDatabaseDownError } from 'src/database/database-errors';
 
 const STATUS_CODES: Record<number, ErrorCode> = {
@@ -30,8 +30,12 @@ function isFastifyError(error: { code?: unknown }): boolean {
   return typeof error?.code === 'string' && error.code.startsWith('FST_');
 }
 
-/** Turns any error into the contract's JSON error; unknown errors become a generic 500 and are logged. */
-export function toErrorBody(exception: unknown, logger: Logger): ErrorBody {
+/**
+ * Turns any error into the contract's JSON error; unknown errors become a generic 500 and are logged. An error that
+ * converts itself (a WeChat failure no service handled) is rendered as what it converts to.
+ */
+export function toErrorBody(thrown: unknown, logger: Logger): ErrorBody {
+  const exception = isConvertibleToAppException(thrown) ? thrown.toAppException() : thrown;
   if (exception instanceof AppException) {
     return { statusCode: exception.status, error: exception.code, message: exception.message };
   }

@@ -54,6 +54,18 @@ export class AppException extends Error {
   }
 }
 
+/**
+ * An error from an outside system that knows its contract form. The shared error body renders what
+ * `toAppException()` answers, so this folder needs to know nothing about the systems behind such errors.
+ */
+export interface ConvertibleToAppException {
+  toAppException(): AppException;
+}
+
+export function isConvertibleToAppException(error: unknown): error is ConvertibleToAppException {
+  return error instanceof Error && typeof (error as Partial<ConvertibleToAppException>).toAppException === 'function';
+}
+
 export interface ErrorBody {
   statusCode: number;
   error: ErrorCode;

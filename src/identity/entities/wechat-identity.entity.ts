@@ -11,20 +11,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import { UserEntity } from 'src/identity/entities/user.entity';
-
-export type IdentitySource = 'official_account' | 'mini_program';
-
-/** The WeChat profile fields kept from `/sns/userinfo` (OAuth) or set by the mini-program. */
-export interface WeChatProfile {
-  nickname?: string;
-  sex?: number;
-  province?: string;
-  city?: string;
-  country?: string;
-  headimgurl?: string;
-  privilege?: string[];
-  unionid?: string;
-}
+import type { IdentitySource, WeChatProfile } from 'src/identity/identity.types';
 
 /** One openid under one appid; many may belong to one user (linked by unionid or account binding). */
 @Entity({ name: 'wechat_identities' })

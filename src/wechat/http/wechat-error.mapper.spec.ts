@@ -2,6 +2,9 @@ import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
 import { wechatErrorToAppException } from 'src/wechat/http/wechat-error.mapper';
 import { WeChatErrcode } from 'src/wechat/http/wechat-errcode';
 
+/** A code WeChat may answer that this service does not name. */
+const UNNAMED_ERRCODE = 61451;
+
 describe(wechatErrorToAppException.name, () => {
   const cases: [string, number | null, number, string, RegExp][] = [
     ['no answer (time-out, 5xx, not JSON)', null, 502, 'wechat_unavailable', /./],
@@ -19,7 +22,7 @@ describe(wechatErrorToAppException.name, () => {
     ['bad token after the retry', WeChatErrcode.InvalidAccessToken, 500, 'wechat_misconfigured', /./],
     ['expired token after the retry', WeChatErrcode.AccessTokenExpired, 500, 'wechat_misconfigured', /./],
     ['no API permission', WeChatErrcode.ApiUnauthorized, 500, 'wechat_misconfigured', /./],
-    ['anything else', 61451, 502, 'wechat_error', /./],
+    ['anything else', UNNAMED_ERRCODE, 502, 'wechat_error', /./],
   ];
 
   it.each(cases)('should map %s to the contract error', (_label, errcode, status, code, message) => {
@@ -32,7 +35,7 @@ describe(wechatErrorToAppException.name, () => {
   });
 
   it('should keep the WeChat error as the cause for the log', () => {
-    const error = new WeChatApiError('/sns/jscode2session', 40029, 'invalid code');
+    const error = new WeChatApiError('/sns/jscode2session', WeChatErrcode.InvalidCode, 'invalid code');
     expect(wechatErrorToAppException(error).cause).toBe(error);
   });
 
@@ -40,4 +43,14 @@ describe(wechatErrorToAppException.name, () => {
     const sut = wechatErrorToAppException(new WeChatApiError('/x', null, 'timed out', { timedOut: true }));
     expect(sut.message).toMatch(/in time/);
   });
+
+  it.each(Object.values(WeChatErrcode).filter((value): value is number => typeof value === 'number'))(
+    'should map the named errcode %i to an HTTP error of ours',
+    (errcode) => {
+      const sut = wechatErrorToAppException(new WeChatApiError('/x', errcode, 'errmsg appsecret=abc'));
+      expect(sut.status).toBeGreaterThanOrEqual(400);
+      expect(sut.status).toBeLessThan(600);
+      expect(sut.message).not.toContain('errmsg');
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import { AppException } from 'src/common/errors/app-exception';
-import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
+import type { WeChatApiError } from 'src/wechat/http/wechat-api.error';
 import { WeChatErrcode } from 'src/wechat/http/wechat-errcode';
 
 /**
