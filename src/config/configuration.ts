@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EnvironmentVariables, validate } from 'src/config/env.validation';
+import { parseAllowedHosts } from 'src/jssdk/page-url';
 
 export interface AppConfig {
   nodeEnv: string;
@@ -12,6 +13,11 @@ export interface AppConfig {
   usingDevelopmentKey: boolean;
   sessionTtlSeconds: number;
   logLevel: string;
+  /**
+   * Hosts whose pages may get a `wx.config` signature, normalised (`host` or `host:port`, lower-case, punycode;
+   * a bare host means its scheme's default port). Default: the host and port of PUBLIC_BASE_URL.
+   */
+  jssdkAllowedHosts: string[];
 }
 
 export interface DatabaseConfig {
@@ -54,15 +60,31 @@ function decodeKey(raw: string): Buffer {
 
 const trimSlash = (url: string): string => url.replace(/\/+$/, '');
 
+/** JSSDK_ALLOWED_HOSTS, else the `host` (default port) or `host:port` of PUBLIC_BASE_URL. */
+function jssdkAllowedHosts(env: EnvironmentVariables, publicBaseUrl: string): string[] {
+  if (env.JSSDK_ALLOWED_HOSTS !== undefined) {
+    return parseAllowedHosts(env.JSSDK_ALLOWED_HOSTS);
+  }
+  try {
+    return parseAllowedHosts(new URL(publicBaseUrl).host);
+  } catch {
+    throw new Error(
+      `Invalid environment variable PUBLIC_BASE_URL (got "${publicBaseUrl}"): its host cannot be the default of ` +
+        'JSSDK_ALLOWED_HOSTS; fix it or set JSSDK_ALLOWED_HOSTS',
+    );
+  }
+}
+
 /** Builds the typed configuration from the validated environment. */
 export function buildConfiguration(env: EnvironmentVariables): Configuration {
   const port = env.PORT ?? 3000;
   const dataKey = env.DATA_ENCRYPTION_KEY;
+  const publicBaseUrl = trimSlash(env.PUBLIC_BASE_URL ?? `http://localhost:${port}`);
   return {
     app: {
       nodeEnv: env.NODE_ENV ?? 'development',
       port,
-      publicBaseUrl: trimSlash(env.PUBLIC_BASE_URL ?? `http://localhost:${port}`),
+      publicBaseUrl,
       adminApiKey: env.ADMIN_API_KEY,
       // Without a key outside production, a fixed, publicly known key keeps sealed data readable across restarts.
       dataEncryptionKey: dataKey
@@ -71,6 +93,7 @@ export function buildConfiguration(env: EnvironmentVariables): Configuration {
       usingDevelopmentKey: !dataKey,
       sessionTtlSeconds: env.SESSION_TTL_SECONDS ?? 2592000,
       logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'warn' : 'info'),
+      jssdkAllowedHosts: jssdkAllowedHosts(env, publicBaseUrl),
     },
     database: {
       url: env.DATABASE_URL,

@@ -39,8 +39,38 @@ describe(validate.name, () => {
     ['DATA_ENCRYPTION_KEY', { NODE_ENV: 'production' }],
     ['SESSION_TTL_SECONDS', { SESSION_TTL_SECONDS: 'forever' }],
     ['ADMIN_API_KEY', { ADMIN_API_KEY: 'short' }],
+    ['JSSDK_ALLOWED_HOSTS', { JSSDK_ALLOWED_HOSTS: 'https://h5.example.com' }],
+    ['JSSDK_ALLOWED_HOSTS', { JSSDK_ALLOWED_HOSTS: 'h5.example.com,*.example.com' }],
+    ['JSSDK_ALLOWED_HOSTS', { JSSDK_ALLOWED_HOSTS: 'h5.example.com:99999' }],
+    ['JSSDK_ALLOWED_HOSTS', { JSSDK_ALLOWED_HOSTS: ' , ' }],
   ])('should refuse a bad %s with one line naming it', (variable, env) => {
     expect(() => validate(env)).toThrow(new RegExp(`^Invalid environment variable ${variable}\\b[^\\n]*$`));
+  });
+
+  it('should name the bad JSSDK_ALLOWED_HOSTS entry', () => {
+    expect(() => validate({ JSSDK_ALLOWED_HOSTS: 'h5.example.com, h5.example.com/shop' })).toThrow(
+      /JSSDK_ALLOWED_HOSTS .*"h5\.example\.com\/shop" is not a host or host:port/,
+    );
+  });
+
+  it.each([
+    [{}, ['localhost:3000']],
+    [{ PORT: '8080' }, ['localhost:8080']],
+    [{ PUBLIC_BASE_URL: 'https://WX.Example.com' }, ['wx.example.com']],
+    [{ PUBLIC_BASE_URL: 'https://wx.example.com:443/' }, ['wx.example.com']],
+    [{ PUBLIC_BASE_URL: 'http://wx.example.com:8443' }, ['wx.example.com:8443']],
+  ])('should default JSSDK_ALLOWED_HOSTS to the host and port of PUBLIC_BASE_URL (%j)', (env, hosts) => {
+    expect(buildConfiguration(validate(env)).app.jssdkAllowedHosts).toEqual(hosts);
+  });
+
+  it('should expose JSSDK_ALLOWED_HOSTS normalised, without blanks or repeats', () => {
+    const sut = buildConfiguration(
+      validate({
+        PUBLIC_BASE_URL: 'https://wx.example.com',
+        JSSDK_ALLOWED_HOSTS: 'H5.Example.com, h5.example.com,localhost:03000,',
+      }),
+    );
+    expect(sut.app.jssdkAllowedHosts).toEqual(['h5.example.com', 'localhost:3000']);
   });
 
   it('should never print the value of a secret variable', () => {

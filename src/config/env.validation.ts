@@ -1,7 +1,47 @@
 import { plainToInstance } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  Validate,
+  ValidateIf,
+  ValidationArguments,
+  validateSync,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
+import { parseAllowedHosts } from 'src/jssdk/page-url';
 
 const URL_PATTERN = /^https?:\/\/[^\s/?#]+(:\d+)?(\/[^\s?#]*)?$/;
+
+/** A comma-separated list of `host` or `host:port`; the message names the first bad entry. */
+@ValidatorConstraint({ name: 'allowedHosts' })
+class AllowedHostsConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return this.problem(value) === undefined;
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    const problem = this.problem(args.value) ?? 'invalid';
+    return `must be a comma-separated list of host or host:port, e.g. h5.example.com,localhost:3000; ${problem}`;
+  }
+
+  private problem(value: unknown): string | undefined {
+    if (typeof value !== 'string') {
+      return 'not text';
+    }
+    try {
+      parseAllowedHosts(value);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+}
 
 /** Every variable of the contract, validated once at start-up (NestJS `validate()` config). */
 export class EnvironmentVariables {
@@ -92,6 +132,10 @@ export class EnvironmentVariables {
   @Max(60000)
   @IsInt({ message: '$property must be a whole number' })
   WECHAT_HTTP_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Validate(AllowedHostsConstraint)
+  JSSDK_ALLOWED_HOSTS?: string;
 
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

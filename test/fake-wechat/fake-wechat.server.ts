@@ -5,6 +5,7 @@ import { registerControlRoutes } from 'test/fake-wechat/routes/control.routes';
 import { registerMenuRoutes } from 'test/fake-wechat/routes/menu.routes';
 import { registerMiniProgramRoutes } from 'test/fake-wechat/routes/mini-program.routes';
 import { registerOAuthRoutes } from 'test/fake-wechat/routes/oauth.routes';
+import { registerTicketRoutes } from 'test/fake-wechat/routes/ticket.routes';
 import { registerTokenRoutes } from 'test/fake-wechat/routes/token.routes';
 
 /**
@@ -55,6 +56,8 @@ export interface FakeWeChatOptions {
   apps?: FakeApp[];
   /** Lifetime of issued access tokens in seconds (WeChat: 7200). */
   tokenTtlSeconds?: number;
+  /** Lifetime of issued JS-SDK / card tickets in seconds (WeChat: 7200). */
+  ticketTtlSeconds?: number;
 }
 
 export const DEMO_APPS: FakeApp[] = [
@@ -68,6 +71,7 @@ export class FakeWeChat {
   readonly calls: RecordedCall[] = [];
   readonly faults = new Map<string, { fault: Fault; remaining: number }[]>();
   tokenTtlSeconds: number;
+  ticketTtlSeconds: number;
   /** Simulated clock offset, so tests can move time forward (token expiry, code expiry). */
   clockOffsetMs = 0;
   /** Per-product state, owned by the route files (keyed by a name each picks). */
@@ -79,11 +83,18 @@ export class FakeWeChat {
       this.apps.set(app.appid, app);
     }
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 7200;
+    this.ticketTtlSeconds = options.ticketTtlSeconds ?? 7200;
     registerTokenRoutes(this);
+    registerTicketRoutes(this);
     registerMiniProgramRoutes(this);
     registerOAuthRoutes(this);
     registerControlRoutes(this);
     registerMenuRoutes(this);
+  }
+
+  /** Adds an app (or replaces the one with its appid), as if it had been registered with WeChat. */
+  addApp(app: FakeApp): void {
+    this.apps.set(app.appid, { ...app });
   }
 
   now(): number {

@@ -11,6 +11,8 @@ async function main(): Promise<void> {
       ...DEMO_APPS.map((app) => `  ${app.kind}: appid ${app.appid} secret ${app.secret}`),
       'Point the service at it with WECHAT_API_BASE and WECHAT_OPEN_BASE set to this address.',
       `Get a wx.login code: curl -s -XPOST ${url}/__control/jscode -H 'content-type: application/json' -d '{}'`,
+      `Add an app: curl -s -XPOST ${url}/__control/apps -H 'content-type: application/json' -d '{"appid":"wx…","secret":"…","kind":"official_account"}'`,
+      `Current JS-SDK tickets: curl -s '${url}/__control/tickets?appid=${DEMO_APPS[0].appid}'`,
       '',
     ].join('\n'),
   );

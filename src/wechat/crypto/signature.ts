@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { safeEqual } from 'src/common/safe-equal';
+import { jssdkSignature as signJsSdk } from 'src/wechat/crypto/jssdk-signature';
 
 /** WeChat's signature: sha1 of the parts sorted as strings and concatenated (webhook `signature`, `msg_signature`). */
 export function wechatSignature(parts: readonly string[]): string {
@@ -17,8 +18,8 @@ export function verifySignature(token: string, parts: readonly string[], signatu
 }
 
 /**
- * The JS-SDK `wx.config` signature (JS-SDK 附录1): sha1 of `key=value` pairs sorted by key and joined with `&`;
- * the page URL without its `#` fragment.
+ * The JS-SDK `wx.config` signature with WeChat's field names; kept for its callers, the algorithm lives in
+ * `jssdk-signature.ts` (which also drops the `#` fragment).
  */
 export function jssdkSignature(fields: {
   jsapi_ticket: string;
@@ -26,10 +27,10 @@ export function jssdkSignature(fields: {
   timestamp: string;
   url: string;
 }): string {
-  const withoutFragment = { ...fields, url: fields.url.split('#')[0] };
-  const query = Object.keys(withoutFragment)
-    .sort()
-    .map((key) => `${key}=${withoutFragment[key as keyof typeof withoutFragment]}`)
-    .join('&');
-  return createHash('sha1').update(query, 'utf8').digest('hex');
+  return signJsSdk({
+    jsapiTicket: fields.jsapi_ticket,
+    nonceStr: fields.noncestr,
+    timestamp: fields.timestamp,
+    url: fields.url,
+  });
 }

@@ -1,5 +1,12 @@
-import type { Fault, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
+import type { FakeApp, Fault, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { prepareLoginCode, preparePhoneCode } from 'test/fake-wechat/routes/mini-program.routes';
+import {
+  checkWxConfig,
+  currentTicket,
+  invalidateTickets,
+  isTicketType,
+  TICKET_TYPES,
+} from 'test/fake-wechat/routes/ticket.routes';
 import { invalidateTokens } from 'test/fake-wechat/routes/token.routes';
 
 type Body = Record<string, unknown>;
@@ -7,9 +14,21 @@ type Body = Record<string, unknown>;
 const asBody = (body: unknown): Body => (typeof body === 'object' && body !== null ? (body as Body) : {});
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
+const APP_KINDS: readonly FakeApp['kind'][] = ['official_account', 'mini_program'];
+
 /**
  * `/__control/*`: the emulator's test controls over HTTP, for the sandbox, benchmarks and tests that run the
  * emulator in another process. In-process tests call the same functions directly.
+ *
+ * - `POST jscode` `{appid?, openid?, unionid?, risky?}`, `POST jscodes` `{count}`, `POST phonecode`
+ *   `{phoneNumber?, countryCode?}`: codes as the mini-program would get them.
+ * - `POST fault` `{path, errcode | httpStatus | delayMs | garbage, times?}`: the next calls of a path fail.
+ * - `POST invalidate-token` `{appid}`: every access token of the app stops working (another system force-refreshed).
+ * - `POST invalidate-ticket` `{appid, type?}`: the app's current ticket (of `type`, else of every type) stops being
+ *   current; the next getticket issues a new one. `GET tickets?appid=…[&type=…]`: the app's current tickets.
+ * - `POST jssdk/verify` `{appId, timestamp, nonceStr, signature, url}`: would WeChat accept this `wx.config`?
+ * - `POST apps` `{appid, secret, kind}`: registers (or replaces) an app at run time; `GET apps` lists them.
+ * - `GET calls`: calls per path; `POST reset`: forgets calls and faults. OAuth controls: `oauth.routes.ts`.
  */
 export function registerControlRoutes(fake: FakeWeChat): void {
   fake.route('POST', '/__control/jscode', ({ body }) => {
@@ -57,6 +76,68 @@ export function registerControlRoutes(fake: FakeWeChat): void {
     const appid = str(asBody(body).appid) ?? '';
     return { body: { invalidated: invalidateTokens(fake, appid) } };
   });
+
+  fake.route('POST', '/__control/invalidate-ticket', ({ body }) => {
+    const spec = asBody(body);
+    const appid = str(spec.appid);
+    if (!appid) {
+      return { status: 400, body: { error: 'appid is required' } };
+    }
+    if (spec.type !== undefined && !isTicketType(spec.type)) {
+      return { status: 400, body: { error: `type is one of ${TICKET_TYPES.join(', ')}` } };
+    }
+    return { body: { invalidated: invalidateTickets(fake, appid, spec.type) } };
+  });
+
+  fake.route('GET', '/__control/tickets', ({ query }) => {
+    if (!query.appid) {
+      return { status: 400, body: { error: 'appid is required' } };
+    }
+    if (query.type !== undefined && !isTicketType(query.type)) {
+      return { status: 400, body: { error: `type is one of ${TICKET_TYPES.join(', ')}` } };
+    }
+    const tickets = (query.type ? [query.type] : TICKET_TYPES).flatMap((type) => {
+      const issued = currentTicket(fake, query.appid, type);
+      return issued
+        ? [{ type, ticket: issued.ticket, expiresIn: Math.max(0, Math.round((issued.expiresAt - fake.now()) / 1000)) }]
+        : [];
+    });
+    return { body: { appid: query.appid, tickets } };
+  });
+
+  fake.route('POST', '/__control/jssdk/verify', ({ body }) => {
+    const spec = asBody(body);
+    const timestamp = typeof spec.timestamp === 'number' ? String(spec.timestamp) : str(spec.timestamp);
+    const [appId, nonceStr, signature, url] = [spec.appId, spec.nonceStr, spec.signature, spec.url].map(str);
+    if (!appId || !timestamp || !nonceStr || !signature || !url) {
+      return { status: 400, body: { error: 'appId, timestamp, nonceStr, signature and url are required' } };
+    }
+    const refusal = checkWxConfig(fake, { appId, timestamp, nonceStr, signature, url });
+    return { body: refusal ? { ok: false, reason: refusal } : { ok: true } };
+  });
+
+  fake.route('POST', '/__control/apps', ({ body }) => {
+    const spec = asBody(body);
+    const appid = str(spec.appid);
+    const secret = str(spec.secret);
+    const kind = APP_KINDS.find((each) => each === spec.kind);
+    if (!appid || !/^wx[0-9A-Za-z]{6,32}$/.test(appid)) {
+      return { status: 400, body: { error: 'appid must look like wx1234567890abcdef' } };
+    }
+    if (!secret) {
+      return { status: 400, body: { error: 'secret is required' } };
+    }
+    if (!kind) {
+      return { status: 400, body: { error: `kind is one of ${APP_KINDS.join(', ')}` } };
+    }
+    const replaced = fake.apps.has(appid);
+    fake.addApp({ appid, secret, kind });
+    return { status: replaced ? 200 : 201, body: { app: { appid, kind }, replaced } };
+  });
+
+  fake.route('GET', '/__control/apps', () => ({
+    body: { apps: [...fake.apps.values()].map(({ appid, kind }) => ({ appid, kind })) },
+  }));
 
   fake.route('GET', '/__control/calls', () => {
     const counts: Record<string, number> = {};
