@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { validateAndBuild } from 'src/config/configuration';
 import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
+import { AccountsModule } from 'src/accounts/accounts.module';
 import { IdentityModule } from 'src/identity/identity.module';
 import { LoggingModule } from 'src/logging/logging.module';
 import { MiniProgramModule } from 'src/mini-program/mini-program.module';
@@ -30,6 +31,7 @@ export class AppModule {
         }),
         LoggingModule,
         DatabaseModule,
+        AccountsModule,
         HealthModule,
         IdentityModule,
         TokenModule,

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import type { Configuration } from 'src/config/configuration';
 import { buildDataSourceOptions } from 'src/database/database.options';
+import { ChangeFeed } from 'src/database/change-feed';
 import { Sql } from 'src/database/sql';
 
 /** Arbitrary, fixed key of the advisory lock that serializes migrations across instances starting together. */
@@ -33,7 +34,8 @@ export async function runMigrations(dataSource: DataSource, shared: boolean): Pr
 }
 
 /**
- * The connection, migrated at start-up, and `Sql`, the one way repositories run SQL. Global: every feature module has
+ * The connection, migrated at start-up; `Sql`, the one way repositories run SQL; and `ChangeFeed`, the news of the
+ * other instances. Global: every feature module has
  * a repository.
  */
 @Global()
@@ -53,7 +55,7 @@ export async function runMigrations(dataSource: DataSource, shared: boolean): Pr
       },
     }),
   ],
-  providers: [Sql],
-  exports: [Sql],
+  providers: [Sql, ChangeFeed],
+  exports: [Sql, ChangeFeed],
 })
 export class DatabaseModule {}

@@ -15,6 +15,17 @@ describe('Migrations (PostgreSQL)', () => {
       )
     ).map((row) => row.name);
 
+  /** Reverts migrations, newest first, up to and including `name`. */
+  const revertThrough = async (name: string): Promise<void> => {
+    for (;;) {
+      const [last] = await dataSource.query<{ name: string }[]>('SELECT name FROM migrations ORDER BY id DESC LIMIT 1');
+      await dataSource.undoLastMigration({ transaction: 'each' });
+      if (last.name === name) {
+        return;
+      }
+    }
+  };
+
   beforeEach(async () => {
     db = await createTestDatabase();
     dataSource = await new DataSource({
@@ -56,7 +67,7 @@ describe('Migrations (PostgreSQL)', () => {
       ),
     ).rejects.toThrow(/duplicate key/);
 
-    await dataSource.undoLastMigration({ transaction: 'each' });
+    await revertThrough('InboundMessageKey1763900300000');
     expect(await constraintsOf('wechat_inbound_messages')).toEqual([
       'UQ_wechat_inbound_messages_to_user_dedupe_key',
       'wechat_inbound_messages_pkey',
@@ -73,5 +84,19 @@ describe('Migrations (PostgreSQL)', () => {
         `SELECT dedupe_key, fields, reply FROM wechat_inbound_messages WHERE to_user_name = 'gh_a'`,
       ),
     ).toEqual([{ dedupe_key: 'msg:1', fields: { Content: 'hi' }, reply: 'success' }]);
+  });
+
+  it('should keep the auto-reply rules that existed under the default official account, and drop the column back', async () => {
+    await dataSource.runMigrations({ transaction: 'each' });
+    await revertThrough('WechatAccounts1764000000000');
+    await dataSource.query(
+      `INSERT INTO wechat_auto_reply_rules (match_kind, keyword, reply) VALUES ('exact', 'hi', '{"type":"text"}')`,
+    );
+    await dataSource.runMigrations({ transaction: 'each' });
+    expect(await dataSource.query(`SELECT appid, keyword FROM wechat_auto_reply_rules`)).toEqual([
+      { appid: '', keyword: 'hi' },
+    ]);
+    await revertThrough('WechatAccounts1764000000000');
+    expect(await dataSource.query(`SELECT keyword FROM wechat_auto_reply_rules`)).toEqual([{ keyword: 'hi' }]);
   });
 });

@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'managed_by_env'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'too_many_requests'

@@ -25,6 +25,10 @@ export class OAuthStateEntity {
   @Column({ type: 'text' })
   scope: OAuthScope;
 
+  /** The official account the authorization is for; null: the default one (a state from before accounts). */
+  @Column({ type: 'text', nullable: true })
+  appid: string | null;
+
   @Column({ name: 'return_to', type: 'text' })
   returnTo: string;
 

@@ -1,4 +1,4 @@
-import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import type { Reply } from 'src/wechat/messages/reply';
 
 export type AutoReplyMatch = 'exact' | 'contains' | 'event';
@@ -12,9 +12,14 @@ export type AutoReplyMatch = 'exact' | 'contains' | 'event';
   `(match_kind = 'event') = (event IS NOT NULL AND event_key IS NOT NULL AND keyword IS NULL)`,
 )
 @Check('wechat_auto_reply_rules_check1', `match_kind = 'event' OR keyword IS NOT NULL`)
+@Index('IDX_wechat_auto_reply_rules_appid', ['appid', 'createdAt'])
 export class AutoReplyRuleEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'wechat_auto_reply_rules_pkey' })
   id: string;
+
+  /** The official account the rule belongs to; '' for the default one before WECHAT_OA_APPID was known. */
+  @Column({ type: 'text', default: '' })
+  appid: string;
 
   @Column({ name: 'match_kind', type: 'text' })
   matchKind: AutoReplyMatch;
