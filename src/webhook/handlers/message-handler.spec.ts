@@ -6,7 +6,6 @@ const message = { kind: 'message', msgType: 'text', content: 'hi' } as InboundMe
 
 function handler(name: string, log: string[], answer?: Reply): MessageHandler {
   return {
-    changesState: () => false,
     handle: async (_message, next) => {
       log.push(name);
       return answer ?? next();
