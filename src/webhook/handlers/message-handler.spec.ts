@@ -30,4 +30,12 @@ describe('runPipeline', () => {
     expect(await runPipeline([], message)).toBeNull();
     expect(log).toEqual(['a', 'b']);
   });
+
+  it('should pass a step by, without calling it, for a message it does not accept', async () => {
+    const log: string[] = [];
+    const picky: MessageHandler = { ...handler('picky', log, { type: 'text', content: 'picky' }), accepts: () => false };
+    const reply = await runPipeline([picky, handler('b', log, { type: 'text', content: 'b' })], message);
+    expect(reply).toEqual({ type: 'text', content: 'b' });
+    expect(log).toEqual(['b']);
+  });
 });

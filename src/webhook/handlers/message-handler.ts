@@ -12,10 +12,10 @@ export type NextHandler = () => Promise<Reply | null>;
  */
 export interface MessageHandler<M extends InboundMessage = InboundMessage> {
   /**
-   * The messages this step handles; the others pass it by without `handle` being called. Left out: every message.
-   * With `mutates`, this is also what tells which messages change state.
+   * The messages this step handles (`M`, best written as a type guard); the others pass it by without `handle`
+   * being called. Left out: every message. With `mutates`, this is also what tells which messages change state.
    */
-  accepts?(message: InboundMessage): message is M;
+  accepts?(message: InboundMessage): boolean;
   handle(message: M, next: NextHandler): Promise<Reply | null>;
 }
 
