@@ -155,7 +155,11 @@ export class FastLane {
   /** Lines written while the request is handled carry its `req`, as on every other route; then the hooks' turn. */
   private serve(route: ServedRoute, request: IncomingMessage, response: ServerResponse): void {
     route.served += 1;
-    const req = describeRequest(`${route.requestIdPrefix}-${route.served.toString(36)}`, route.method, request.url ?? '');
+    const req = describeRequest(
+      `${route.requestIdPrefix}-${route.served.toString(36)}`,
+      route.method,
+      request.url ?? '',
+    );
     const receivedAt = Date.now();
     void requestLogContext.run(req, () =>
       this.answer(route, req, request, response, receivedAt).then(

@@ -33,7 +33,10 @@ describe('runPipeline', () => {
 
   it('should pass a step by, without calling it, for a message it does not accept', async () => {
     const log: string[] = [];
-    const picky: MessageHandler = { ...handler('picky', log, { type: 'text', content: 'picky' }), accepts: () => false };
+    const picky: MessageHandler = {
+      ...handler('picky', log, { type: 'text', content: 'picky' }),
+      accepts: () => false,
+    };
     const reply = await runPipeline([picky, handler('b', log, { type: 'text', content: 'b' })], message);
     expect(reply).toEqual({ type: 'text', content: 'b' });
     expect(log).toEqual(['b']);

@@ -61,9 +61,7 @@ function outsideModule(order: number, mutates: boolean, onlyScans = false): Type
 
     handle(message: InboundMessage, next: NextHandler): Promise<Reply | null> {
       log.push('outside');
-      return isScan(message)
-        ? Promise.resolve({ type: 'text', content: 'scanned' })
-        : next();
+      return isScan(message) ? Promise.resolve({ type: 'text', content: 'scanned' }) : next();
     }
   }
   @Module({ providers: [ScanStep] })
