@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { HttpPlatformModule } from 'src/common/http/http-platform.module';
 import { validateAndBuild } from 'src/config/configuration';
 import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
@@ -30,6 +31,7 @@ export class AppModule {
           validate: (raw) => validateAndBuild({ ...raw, ...options.env }),
         }),
         LoggingModule,
+        HttpPlatformModule,
         DatabaseModule,
         AccountsModule,
         HealthModule,

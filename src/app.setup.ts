@@ -8,6 +8,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { BODY_LIMIT, registerBodyParsers } from 'src/common/http/body-parsers';
 import { FastLane, PlainHandler } from 'src/common/http/fast-lane';
+import { attachRequestHooks, RequestHooks } from 'src/common/http/request-hooks';
 import { registerRequestLogging } from 'src/logging/request-logging';
 import { AppLogger } from 'src/logging/app-logger';
 
@@ -48,9 +49,11 @@ export function createHttpAdapter(): FastifyAdapter {
 /** Everything main.ts does to the app, shared with the e2e tests so they run exactly what production runs. */
 export async function configureApp(app: NestFastifyApplication): Promise<INestApplication> {
   const logger = app.get(AppLogger);
+  const hooks = app.get(RequestHooks);
+  const fastify = app.getHttpAdapter().getInstance();
   app.useLogger(logger);
-  registerRequestLogging(app.getHttpAdapter().getInstance(), logger.pino);
-  registerBodyParsers(app.getHttpAdapter().getInstance());
+  registerRequestLogging(fastify, logger.pino, hooks);
+  registerBodyParsers(fastify);
   await app.register(fastifyCookie);
   app.useGlobalPipes(
     new ValidationPipe({
@@ -61,8 +64,10 @@ export async function configureApp(app: NestFastifyApplication): Promise<INestAp
     }),
   );
   app.useGlobalFilters(new AllExceptionsFilter(app.get(HttpAdapterHost)));
-  // Modules add their fast-lane routes while the app initialises; the API document lists them too.
+  // Modules add their fast-lane routes and request hooks while the app initialises; the API document lists the
+  // routes too, and Fastify calls the hooks for its own routes (root hooks count for every route until it is ready).
   await app.init();
+  attachRequestHooks(fastify, hooks);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -9,3 +9,9 @@ export interface RequestLogContext {
 
 /** The request being served, for log lines written by code that has no request at hand (services, clients). */
 export const requestLogContext = new AsyncLocalStorage<RequestLogContext>();
+
+/** A request's id, method and path; the path never carries the query string (OAuth codes, signatures). */
+export function describeRequest(id: string, method: string, url: string): RequestLogContext {
+  const query = url.indexOf('?');
+  return { id, method, path: query === -1 ? url : url.slice(0, query) };
+}

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { createHttpAdapter } from 'src/app.setup';
+import { attachRequestHooks, RequestHooks } from 'src/common/http/request-hooks';
 import { AppLogger } from 'src/logging/app-logger';
 import { registerRequestLogging } from 'src/logging/request-logging';
 
@@ -8,7 +9,8 @@ async function serve(level: string) {
   const lines: Record<string, unknown>[] = [];
   const logger = pino({ level }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
   const sut = createHttpAdapter().getInstance();
-  registerRequestLogging(sut, logger);
+  const hooks = new RequestHooks();
+  registerRequestLogging(sut, logger, hooks);
   const appLogger = new AppLogger(logger);
   sut.get('/health', () => ({ status: 'ok' }));
   sut.get('/api/me', async () => {
@@ -16,6 +18,7 @@ async function serve(level: string) {
     appLogger.warn('session checked', 'MeController');
     return { id: 'u1' };
   });
+  attachRequestHooks(sut, hooks);
   await sut.ready();
   return { sut, lines };
 }

@@ -1,32 +1,32 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { IdentityModule } from 'src/identity/identity.module';
-import { LoggingModule } from 'src/logging/logging.module';
 import { TokenModule } from 'src/token/token.module';
 import { AutoReplyRuleRepository } from 'src/webhook/auto-reply-rule.repository';
 import { AutoReplyService } from 'src/webhook/auto-reply.service';
 import { DomainVerifyController } from 'src/webhook/domain-verify.controller';
 import { AutoReplyHandler } from 'src/webhook/handlers/auto-reply.handler';
-import { MessageHandler, WEBHOOK_HANDLERS } from 'src/webhook/handlers/message-handler';
 import { SubscribeHandler } from 'src/webhook/handlers/subscribe.handler';
 import { UnsubscribeHandler } from 'src/webhook/handlers/unsubscribe.handler';
+import { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
 import { InboundMessageRepository } from 'src/webhook/inbound-message.repository';
 import { MenuClient } from 'src/webhook/menu.client';
 import { MenuService } from 'src/webhook/menu.service';
 import { AutoReplyAdminController, MenuAdminController } from 'src/webhook/webhook-admin.controller';
-import { WebhookSignatureGuard } from 'src/webhook/webhook-signature.guard';
 import { WebhookController } from 'src/webhook/webhook.controller';
-import { WebhookRoute } from 'src/webhook/webhook.route';
 import { WebhookService } from 'src/webhook/webhook.service';
 import { WeChatModule } from 'src/wechat/wechat.module';
 
-/** The official account's webhook (消息推送), its auto-reply rules, its custom menu and the domain-check file. */
+/**
+ * The official account's webhook (消息推送), its auto-reply rules, its custom menu and the domain-check file. The
+ * handler pipeline is every `@WebhookStep()` provider of the app, this module's three among them (WebhookPipeline).
+ */
 @Module({
-  imports: [WeChatModule, TokenModule, IdentityModule, LoggingModule],
+  imports: [WeChatModule, TokenModule, IdentityModule, DiscoveryModule],
   controllers: [WebhookController, AutoReplyAdminController, MenuAdminController, DomainVerifyController],
   providers: [
     WebhookService,
-    WebhookRoute,
-    WebhookSignatureGuard,
+    WebhookPipeline,
     InboundMessageRepository,
     AutoReplyRuleRepository,
     AutoReplyService,
@@ -35,12 +35,6 @@ import { WeChatModule } from 'src/wechat/wechat.module';
     SubscribeHandler,
     UnsubscribeHandler,
     AutoReplyHandler,
-    {
-      // The order is the pipeline's: the first handler that answers wins; the end of the line is `success`.
-      provide: WEBHOOK_HANDLERS,
-      inject: [SubscribeHandler, UnsubscribeHandler, AutoReplyHandler],
-      useFactory: (...handlers: MessageHandler[]): MessageHandler[] => handlers,
-    },
   ],
 })
 export class WebhookModule {}

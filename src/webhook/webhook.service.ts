@@ -1,14 +1,14 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomInt } from 'node:crypto';
 import { AppException } from 'src/common/errors/app-exception';
 import type { Configuration } from 'src/config/configuration';
-import { MessageHandler, runPipeline, WEBHOOK_HANDLERS } from 'src/webhook/handlers/message-handler';
+import { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
 import { InboundMessageRepository, InboundRecord } from 'src/webhook/inbound-message.repository';
 import { MessageCipher, MessageCipherError } from 'src/wechat/crypto/message-cipher';
 import { dedupeKey, InboundMessage, InboundMessageError, parseInbound } from 'src/wechat/messages/inbound-message';
 import { buildEncryptedEnvelope, buildReply } from 'src/wechat/messages/reply';
-import { extractEncrypt, parseXml, refuseDeclarations, XmlError } from 'src/wechat/xml/xml.codec';
+import { parseXml, refuseDeclarations, XmlError } from 'src/wechat/xml/xml.codec';
 
 /** WeChat gives up after 5 s; the answer leaves by this point, whatever is still running. */
 export const REPLY_DEADLINE_MS = 4500;
@@ -25,12 +25,14 @@ export interface WebhookQuery {
   encrypt_type?: string;
 }
 
+/** The answer to a delivery, as the fast lane sends it. */
 export interface WebhookAnswer {
-  contentType: 'text/plain' | 'application/xml';
-  body: string;
+  readonly status: 200;
+  readonly contentType: 'text/plain' | 'application/xml';
+  readonly body: string;
 }
 
-const success = (): WebhookAnswer => ({ contentType: 'text/plain', body: SUCCESS });
+const SUCCESS_ANSWER: WebhookAnswer = Object.freeze({ status: 200, contentType: 'text/plain', body: SUCCESS });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -54,7 +56,7 @@ function withDeadline<T>(work: Promise<T>, ms: number, fallback: T): Promise<{ v
 }
 
 /**
- * The webhook's orchestration, after the signature guard: decrypt → parse → record once → run the handler pipeline →
+ * The webhook's orchestration, after the signature check: decrypt → parse → record once → run the handler pipeline →
  * reply (encrypted in the mode the request came in). Bad input is a 400 that records nothing; after that, failures
  * are logged and answered `success`, so WeChat does not retry into the same failure.
  */
@@ -68,7 +70,7 @@ export class WebhookService {
 
   constructor(
     private readonly messages: InboundMessageRepository,
-    @Inject(WEBHOOK_HANDLERS) private readonly handlers: MessageHandler[],
+    private readonly pipeline: WebhookPipeline,
     config: ConfigService<Configuration, true>,
   ) {
     const { oa } = config.get('wechat', { infer: true });
@@ -80,9 +82,18 @@ export class WebhookService {
     }
   }
 
-  async receive(query: WebhookQuery, body: unknown, receivedAt: number): Promise<WebhookAnswer> {
+  /**
+   * A delivery whose signature holds. `encrypt` is the `Encrypt` element the signature check found and verified (in
+   * encrypted mode); `receivedAt` the time it arrived, from which WeChat's deadline runs.
+   */
+  async receive(
+    query: WebhookQuery,
+    body: string | undefined,
+    encrypt: string | undefined,
+    receivedAt: number,
+  ): Promise<WebhookAnswer> {
     const encrypted = query.encrypt_type === 'aes';
-    const message = this.read(body, encrypted);
+    const message = this.read(body, encrypted, encrypt);
     const deadline = receivedAt + REPLY_DEADLINE_MS;
     let reply: string;
     try {
@@ -95,17 +106,21 @@ export class WebhookService {
       this.logger.error(
         `Handling ${dedupeKey(message)} from ${message.fromUserName} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       );
-      return success();
+      return SUCCESS_ANSWER;
     }
     if (reply === SUCCESS) {
-      return success();
+      return SUCCESS_ANSWER;
     }
-    return { contentType: 'application/xml', body: encrypted ? this.seal(reply) : reply };
+    return { status: 200, contentType: 'application/xml', body: encrypted ? this.seal(reply) : reply };
   }
 
-  /** Checks and opens the body; any fault is the sender's: 400, nothing recorded. */
-  private read(body: unknown, encrypted: boolean): InboundMessage {
-    if (typeof body !== 'string') {
+  /**
+   * Checks and opens the body; any fault is the sender's: 400, nothing recorded. Each text is searched for
+   * declarations once: the plain body by parseXml; in encrypted mode the envelope here (it is never parsed) and the
+   * decrypted message by parseXml.
+   */
+  private read(body: string | undefined, encrypted: boolean, encrypt: string | undefined): InboundMessage {
+    if (body === undefined) {
       throw new AppException(
         415,
         'unsupported_media_type',
@@ -113,18 +128,16 @@ export class WebhookService {
       );
     }
     try {
-      let xml = body;
+      if (!encrypted) {
+        return parseInbound(parseXml(body));
+      }
       // DOCTYPE/ENTITY are refused on the envelope too, even though only the decrypted message is parsed.
       refuseDeclarations(body);
-      if (encrypted) {
-        const cipher = this.requireCipher();
-        const encrypt = extractEncrypt(body);
-        if (encrypt === undefined) {
-          throw AppException.badRequest('An encrypted request must carry an Encrypt element.');
-        }
-        xml = cipher.decrypt(encrypt).xml;
+      const cipher = this.requireCipher();
+      if (encrypt === undefined) {
+        throw AppException.badRequest('An encrypted request must carry an Encrypt element.');
       }
-      return parseInbound(parseXml(xml));
+      return parseInbound(parseXml(cipher.decrypt(encrypt).xml));
     } catch (error) {
       if (error instanceof XmlError) {
         throw AppException.badRequest(`The XML body was refused: ${error.message}.`);
@@ -166,7 +179,7 @@ export class WebhookService {
       fields: message.raw,
       encrypted,
     };
-    if (!this.handlers.some((handler) => handler.changesState(message))) {
+    if (!this.pipeline.changesState(message)) {
       // Nothing changes: work the reply out first and record it with the message in one statement. A retry works it
       // out again, but gets the reply that was recorded.
       const claim = await this.messages.claim(record, await this.runHandlers(message, deadline));
@@ -181,7 +194,7 @@ export class WebhookService {
 
   /** The pipeline's reply XML, or `success` when it has nothing to say, fails, or is not done in time. */
   private async runHandlers(message: InboundMessage, deadline: number): Promise<string> {
-    const work = runPipeline(this.handlers, message).then((reply) =>
+    const work = this.pipeline.run(message).then((reply) =>
       reply
         ? buildReply(reply, {
             toUserName: message.fromUserName,

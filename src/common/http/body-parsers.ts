@@ -132,10 +132,10 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * The body parsers Express had, and only those: JSON (objects and arrays, an empty body is `{}`), WeChat's XML kept
- * as text for the signature guard, urlencoded (flat, as `extended: false`). Any other content type is not read and
- * leaves the body undefined, so the webhook still answers its own 415 after the signature check (Fastify would
- * otherwise refuse unknown types, and parse text/plain, before any guard runs).
+ * The body parsers Express had, and only those: JSON (objects and arrays, an empty body is `{}`), XML kept as text,
+ * urlencoded (flat, as `extended: false`). Any other content type is not read and leaves the body undefined, so a
+ * route answers its own 415 after its own checks (Fastify would otherwise refuse unknown types, and parse text/plain,
+ * before any guard runs). The webhook's deliveries do not come through here: the fast lane reads them.
  */
 export function registerBodyParsers(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();

@@ -1,17 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { AutoReplyService } from 'src/webhook/auto-reply.service';
-import { MessageHandler, NextHandler } from 'src/webhook/handlers/message-handler';
+import { MessageHandler, NextHandler, WebhookStep } from 'src/webhook/handlers/message-handler';
 import type { InboundMessage } from 'src/wechat/messages/inbound-message';
 import type { Reply } from 'src/wechat/messages/reply';
 
 /** Answers by the rules in /admin/auto-replies: keywords in text (and recognised voice), menu CLICK keys. */
 @Injectable()
+@WebhookStep({ order: 900, mutates: false })
 export class AutoReplyHandler implements MessageHandler {
   constructor(private readonly rules: AutoReplyService) {}
-
-  changesState(): boolean {
-    return false;
-  }
 
   async handle(message: InboundMessage, next: NextHandler): Promise<Reply | null> {
     let reply: Reply | null = null;

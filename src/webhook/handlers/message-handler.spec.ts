@@ -6,7 +6,6 @@ const message = { kind: 'message', msgType: 'text', content: 'hi' } as InboundMe
 
 function handler(name: string, log: string[], answer?: Reply): MessageHandler {
   return {
-    changesState: () => false,
     handle: async (_message, next) => {
       log.push(name);
       return answer ?? next();
@@ -30,5 +29,16 @@ describe('runPipeline', () => {
     expect(await runPipeline([handler('a', log), handler('b', log)], message)).toBeNull();
     expect(await runPipeline([], message)).toBeNull();
     expect(log).toEqual(['a', 'b']);
+  });
+
+  it('should pass a step by, without calling it, for a message it does not accept', async () => {
+    const log: string[] = [];
+    const picky: MessageHandler = {
+      ...handler('picky', log, { type: 'text', content: 'picky' }),
+      accepts: () => false,
+    };
+    const reply = await runPipeline([picky, handler('b', log, { type: 'text', content: 'b' })], message);
+    expect(reply).toEqual({ type: 'text', content: 'b' });
+    expect(log).toEqual(['b']);
   });
 });

@@ -1,26 +1,57 @@
+import { DiscoveryService } from '@nestjs/core';
 import type { InboundMessage } from 'src/wechat/messages/inbound-message';
 import type { Reply } from 'src/wechat/messages/reply';
 
 /** The next handler of the pipeline; the end of the pipeline answers null (= `success`). */
 export type NextHandler = () => Promise<Reply | null>;
 
-/** One step of the ordered webhook pipeline: answer, or pass on to `next` (EasyWeChat's `($message, $next)`). */
-export interface MessageHandler {
-  handle(message: InboundMessage, next: NextHandler): Promise<Reply | null>;
+/**
+ * One step of the ordered webhook pipeline: answer, or pass on to `next` (EasyWeChat's `($message, $next)`). A
+ * step is a provider of any module, marked with `@WebhookStep({ order, mutates })`; the webhook finds it at start-up,
+ * so the module contributing it is not imported by the webhook's (see WebhookPipeline).
+ */
+export interface MessageHandler<M extends InboundMessage = InboundMessage> {
   /**
-   * True when handling `message` changes something (e.g. a follower row). Such messages are claimed in the database
-   * before the pipeline runs, so a retry never runs it twice; for the others the reply is worked out first and
-   * recorded with the message in one statement.
+   * The messages this step handles (`M`, best written as a type guard); the others pass it by without `handle`
+   * being called. Left out: every message. With `mutates`, this is also what tells which messages change state.
    */
-  changesState(message: InboundMessage): boolean;
+  accepts?(message: InboundMessage): boolean;
+  handle(message: M, next: NextHandler): Promise<Reply | null>;
 }
 
-/** The ordered handlers: subscribe, unsubscribe, auto-reply. */
-export const WEBHOOK_HANDLERS = Symbol('WEBHOOK_HANDLERS');
+export interface WebhookStepOptions {
+  /**
+   * The step's place in the pipeline, lowest first, one step to a number. The webhook's own: subscribe 100,
+   * unsubscribe 200, auto-reply 900 (the rules answer what no earlier step did). A step that must see a message
+   * before the webhook's own (scan-to-login's SCAN and subscribe-with-scene, say) takes a number below 100.
+   */
+  order: number;
+  /**
+   * True when handling a message it accepts changes state (a row, an attempt). Such messages are claimed in the
+   * database before the pipeline runs, so a retried delivery never runs it twice; for the others the reply is worked
+   * out first and recorded with the message in one statement.
+   */
+  mutates: boolean;
+}
 
-/** Runs `handlers` in order; each decides whether to call the next. */
+/** The discoverable metadata behind `@WebhookStep()`. */
+export const WebhookStepMetadata = DiscoveryService.createDecorator<WebhookStepOptions>();
+
+/** Makes a provider (an `@Injectable()` MessageHandler, in any module) a step of the webhook pipeline. */
+export function WebhookStep(options: WebhookStepOptions): ClassDecorator {
+  return WebhookStepMetadata(options);
+}
+
+/** Runs `handlers` in order, past the ones that do not accept the message; each decides whether to call the next. */
 export function runPipeline(handlers: readonly MessageHandler[], message: InboundMessage): Promise<Reply | null> {
-  const step = (index: number): Promise<Reply | null> =>
-    index >= handlers.length ? Promise.resolve(null) : handlers[index].handle(message, () => step(index + 1));
+  const step = (index: number): Promise<Reply | null> => {
+    if (index >= handlers.length) {
+      return Promise.resolve(null);
+    }
+    const handler = handlers[index];
+    return handler.accepts === undefined || handler.accepts(message)
+      ? handler.handle(message, () => step(index + 1))
+      : step(index + 1);
+  };
   return step(0);
 }

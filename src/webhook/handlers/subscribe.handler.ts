@@ -2,13 +2,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Configuration } from 'src/config/configuration';
 import { IdentityService } from 'src/identity/identity.service';
-import { MessageHandler, NextHandler } from 'src/webhook/handlers/message-handler';
+import { MessageHandler, WebhookStep } from 'src/webhook/handlers/message-handler';
 import type { InboundMessage, SubscribeEvent } from 'src/wechat/messages/inbound-message';
 import type { Reply } from 'src/wechat/messages/reply';
 
 /** A new follower: kept as a subscribed official-account identity, greeted with WECHAT_OA_WELCOME_TEXT. */
 @Injectable()
-export class SubscribeHandler implements MessageHandler {
+@WebhookStep({ order: 100, mutates: true })
+export class SubscribeHandler implements MessageHandler<SubscribeEvent> {
   private readonly logger = new Logger(SubscribeHandler.name);
   private readonly appId?: string;
   private readonly welcomeText: string;
@@ -22,16 +23,11 @@ export class SubscribeHandler implements MessageHandler {
     this.welcomeText = oa.welcomeText;
   }
 
-  changesState(message: InboundMessage): boolean {
+  accepts(message: InboundMessage): message is SubscribeEvent {
     return message.kind === 'event' && message.event === 'subscribe';
   }
 
-  handle(message: InboundMessage, next: NextHandler): Promise<Reply | null> {
-    // Not async: the messages passed on (most of them) cost no extra promise.
-    return message.kind === 'event' && message.event === 'subscribe' ? this.welcome(message) : next();
-  }
-
-  private async welcome(message: SubscribeEvent): Promise<Reply> {
+  async handle(message: SubscribeEvent): Promise<Reply> {
     if (this.appId) {
       await this.identities.linkOrCreate({
         appid: this.appId,

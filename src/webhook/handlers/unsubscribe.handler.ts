@@ -2,13 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Configuration } from 'src/config/configuration';
 import { IdentityService } from 'src/identity/identity.service';
-import { MessageHandler, NextHandler } from 'src/webhook/handlers/message-handler';
-import type { InboundMessage } from 'src/wechat/messages/inbound-message';
-import type { Reply } from 'src/wechat/messages/reply';
+import { MessageHandler, WebhookStep } from 'src/webhook/handlers/message-handler';
+import type { InboundMessage, UnsubscribeEvent } from 'src/wechat/messages/inbound-message';
 
 /** A follower left: marked unsubscribed. Nothing is said (WeChat would not deliver it). */
 @Injectable()
-export class UnsubscribeHandler implements MessageHandler {
+@WebhookStep({ order: 200, mutates: true })
+export class UnsubscribeHandler implements MessageHandler<UnsubscribeEvent> {
   private readonly logger = new Logger(UnsubscribeHandler.name);
   private readonly appId?: string;
 
@@ -19,16 +19,11 @@ export class UnsubscribeHandler implements MessageHandler {
     this.appId = config.get('wechat', { infer: true }).oa.appId;
   }
 
-  changesState(message: InboundMessage): boolean {
+  accepts(message: InboundMessage): message is UnsubscribeEvent {
     return message.kind === 'event' && message.event === 'unsubscribe';
   }
 
-  handle(message: InboundMessage, next: NextHandler): Promise<Reply | null> {
-    // Not async: the messages passed on (most of them) cost no extra promise.
-    return message.kind === 'event' && message.event === 'unsubscribe' ? this.farewell(message) : next();
-  }
-
-  private async farewell(message: InboundMessage): Promise<null> {
+  async handle(message: UnsubscribeEvent): Promise<null> {
     const known = this.appId ? await this.identities.setSubscribed(this.appId, message.fromUserName, false) : false;
     this.logger.log(`Follower ${message.fromUserName} left${known ? '' : ' (not known here)'}`);
     return null;
