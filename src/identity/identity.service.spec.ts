@@ -20,8 +20,8 @@ class FakeUsers {
   calls: UpsertCall[] = [];
   locks: string[] = [];
   unionidOwner: string | null = null;
-  kept: { sealed: string | null; refreshTokenExpiresAt: Date | null } | null = null;
-  secretColumns: string[] = [];
+  kept: { sealed: string | null; expiresAt: Date | null } | null = null;
+  asked: string[] = [];
   private inLock = false;
 
   upsertIdentity(
@@ -49,8 +49,8 @@ class FakeUsers {
     return Promise.resolve(this.unionidOwner);
   }
 
-  findSealedSecret(_appid: string, _openid: string, column: string) {
-    this.secretColumns.push(column);
+  findRefreshToken(appid: string, openid: string) {
+    this.asked.push(`${appid}/${openid}`);
     return Promise.resolve(this.kept);
   }
 
@@ -117,14 +117,14 @@ describe(IdentityService.name, () => {
   describe('refreshTokenOf', () => {
     it('should read the sealed refresh_token and when it lapses', async () => {
       const expiresAt = new Date('2030-01-01T00:00:00Z');
-      users.kept = { sealed: 'v1.sealed', refreshTokenExpiresAt: expiresAt };
+      users.kept = { sealed: 'v1.sealed', expiresAt };
       await expect(sut.refreshTokenOf('wx-oa', 'o-1')).resolves.toEqual({ sealed: 'v1.sealed', expiresAt });
-      expect(users.secretColumns).toEqual(['refresh_token_sealed']);
+      expect(users.asked).toEqual(['wx-oa/o-1']);
     });
 
     it('should answer null when no identity or no refresh_token is kept', async () => {
       await expect(sut.refreshTokenOf('wx-oa', 'o-1')).resolves.toBeNull();
-      users.kept = { sealed: null, refreshTokenExpiresAt: null };
+      users.kept = { sealed: null, expiresAt: null };
       await expect(sut.refreshTokenOf('wx-oa', 'o-1')).resolves.toBeNull();
     });
   });

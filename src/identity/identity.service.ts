@@ -79,8 +79,8 @@ export class IdentityService {
 
   /** The identity's kept OAuth refresh_token (sealed), or null when none is kept. */
   async refreshTokenOf(appid: string, openid: string): Promise<KeptRefreshToken | null> {
-    const kept = await this.users.findSealedSecret(appid, openid, 'refresh_token_sealed');
-    return kept?.sealed ? { sealed: kept.sealed, expiresAt: kept.refreshTokenExpiresAt } : null;
+    const kept = await this.users.findRefreshToken(appid, openid);
+    return kept?.sealed ? { sealed: kept.sealed, expiresAt: kept.expiresAt } : null;
   }
 
   setSubscribed(appid: string, openid: string, subscribed: boolean): Promise<boolean> {

@@ -6,15 +6,6 @@ import { Sql } from 'src/database/sql';
 export class SessionRepository {
   constructor(private readonly sql: Sql) {}
 
-  async create(userId: string, tokenHash: string, ttlSeconds: number): Promise<Date> {
-    const rows = await this.sql.rows<{ expiresAt: Date }>(
-      `INSERT INTO sessions (user_id, token_hash, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
-       RETURNING expires_at AS "expiresAt"`,
-      [userId, tokenHash, ttlSeconds],
-    );
-    return rows[0].expiresAt;
-  }
-
   /** The user of a live (unexpired, unrevoked) session, or null. */
   async getUserIdByTokenHash(tokenHash: string): Promise<string | null> {
     const rows = await this.sql.prepared<{ userId: string }>(

@@ -7,7 +7,7 @@ import type { IssuedSession, NewSession } from 'src/identity/identity.types';
 import { SessionRepository } from 'src/identity/session.repository';
 import { sessionTokenHash } from 'src/identity/session-token';
 
-/** Opaque 256-bit session tokens: issue, authenticate, revoke. */
+/** Opaque 256-bit session tokens: prepare (IdentityService.login writes them), authenticate, revoke. */
 @Injectable()
 export class SessionService {
   private readonly ttlSeconds: number;
@@ -17,12 +17,6 @@ export class SessionService {
     config: ConfigService<Configuration, true>,
   ) {
     this.ttlSeconds = config.get('app', { infer: true }).sessionTtlSeconds;
-  }
-
-  async issue(userId: string): Promise<IssuedSession> {
-    const token = randomBytes(32).toString('base64url');
-    const expiresAt = await this.sessions.create(userId, sha256Hex(token), this.ttlSeconds);
-    return { token, expiresIn: this.ttlSeconds, expiresAt };
   }
 
   /**

@@ -178,14 +178,13 @@ export class UserRepository {
     }
   }
 
-  /** Reads a sealed secret of an identity (session_key or refresh_token); null when none is kept. */
-  async findSealedSecret(
+  /** The identity's kept OAuth refresh_token, still sealed, and when it lapses; null when the identity is unknown. */
+  async findRefreshToken(
     appid: string,
     openid: string,
-    secret: 'session_key_sealed' | 'refresh_token_sealed',
-  ): Promise<{ sealed: string | null; refreshTokenExpiresAt: Date | null } | null> {
-    const rows = await this.sql.rows<{ sealed: string | null; refreshTokenExpiresAt: Date | null }>(
-      `SELECT ${secret} AS sealed, refresh_token_expires_at AS "refreshTokenExpiresAt"
+  ): Promise<{ sealed: string | null; expiresAt: Date | null } | null> {
+    const rows = await this.sql.rows<{ sealed: string | null; expiresAt: Date | null }>(
+      `SELECT refresh_token_sealed AS sealed, refresh_token_expires_at AS "expiresAt"
        FROM wechat_identities WHERE appid = $1 AND openid = $2`,
       [appid, openid],
     );

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ADMIN_KEY, Harness, OA_APP, startHarness } from 'test/support/create-test-app';
 import { nextMsgId, WebhookMode, WeChatSigner, wechatMessages } from 'test/support/wechat-signer';
-import { SessionService } from 'src/identity/session.service';
+import { sha256Hex } from 'src/common/sealing/secret-sealer';
 import { parseXml } from 'src/wechat/xml/xml.codec';
 
 const TOKEN = 'webhookTestToken42';
@@ -183,7 +184,11 @@ describe('WebhookController (e2e)', () => {
       const rows = await h.query<{ user_id: string }>('SELECT user_id FROM wechat_identities WHERE openid = $1', [
         'o-me-fan',
       ]);
-      const { token } = await h.app.get(SessionService).issue(rows[0].user_id);
+      const token = randomBytes(32).toString('base64url');
+      await h.query(
+        `INSERT INTO sessions (user_id, token_hash, expires_at) VALUES ($1, $2, now() + interval '1 hour')`,
+        [rows[0].user_id, sha256Hex(token)],
+      );
       const me = () => admin().get('/api/me').set('Authorization', `Bearer ${token}`).expect(200);
       expect((await me()).body.identities).toEqual([
         { appid: OA_APP.appid, openid: 'o-me-fan', source: 'official_account', subscribed: true },
