@@ -1,12 +1,11 @@
 import { Logger } from '@nestjs/common';
-import type { ConfigService } from '@nestjs/config';
 import { toErrorBody } from 'src/common/errors/all-exceptions.filter';
 import { AppException } from 'src/common/errors/app-exception';
-import type { Configuration } from 'src/config/configuration';
 import type { MenuClient, WeChatMenu } from 'src/webhook/menu.client';
 import { MenuService } from 'src/webhook/menu.service';
 import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
 import { WeChatErrcode } from 'src/wechat/http/wechat-errcode';
+import { officialAccount } from 'test/support/accounts';
 
 /** Fails every call with `failure` when set; records the appids it was called for. */
 class FakeMenuClient {
@@ -31,8 +30,7 @@ class FakeMenuClient {
   }
 }
 
-const configWith = (appId?: string) =>
-  ({ get: () => ({ oa: { appId } }) }) as unknown as ConfigService<Configuration, true>;
+const ACCOUNT = officialAccount({ appid: 'wx-oa' });
 
 describe(MenuService.name, () => {
   let client: FakeMenuClient;
@@ -41,12 +39,13 @@ describe(MenuService.name, () => {
 
   beforeEach(() => {
     client = new FakeMenuClient();
-    sut = new MenuService(client as unknown as MenuClient, configWith('wx-oa'));
+    sut = new MenuService(client as unknown as MenuClient);
   });
 
-  it('should call the client for the official account appid', async () => {
-    await expect(sut.get()).resolves.toEqual({ button: [] });
-    expect(client.appids).toEqual(['wx-oa']);
+  it("should call the client for the account's appid", async () => {
+    await expect(sut.get(ACCOUNT)).resolves.toEqual({ button: [] });
+    await sut.delete(officialAccount({ appid: 'wx-other', source: 'api' }));
+    expect(client.appids).toEqual(['wx-oa', 'wx-other']);
   });
 
   it.each([
@@ -55,7 +54,7 @@ describe(MenuService.name, () => {
     [WeChatErrcode.DataFormatError, /JSON is malformed/],
   ])('should answer 400 in its own words when WeChat refuses the menu (%i)', async (errcode, message) => {
     client.failure = menuError(errcode);
-    const error = await sut.set({ button: [] }).catch((caught: unknown) => caught);
+    const error = await sut.set(ACCOUNT, { button: [] }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AppException);
     expect(error).toMatchObject({ status: 400, code: 'bad_request', cause: client.failure });
     expect((error as AppException).message).toMatch(message);
@@ -64,7 +63,7 @@ describe(MenuService.name, () => {
 
   it('should answer 404 when the account has no menu', async () => {
     client.failure = menuError(WeChatErrcode.MenuNotSet);
-    await expect(sut.get()).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    await expect(sut.get(ACCOUNT)).rejects.toMatchObject({ status: 404, code: 'not_found' });
   });
 
   it.each([
@@ -73,14 +72,17 @@ describe(MenuService.name, () => {
     ['rate limited', WeChatErrcode.ApiFrequencyLimit],
   ])('should let any other WeChat failure (%s) go up for the shared error body', async (_label, errcode) => {
     client.failure = menuError(errcode);
-    const error = await sut.delete().catch((caught: unknown) => caught);
+    const error = await sut.delete(ACCOUNT).catch((caught: unknown) => caught);
     expect(error).toBe(client.failure);
     expect(toErrorBody(error, new Logger('test')).error).toMatch(/^wechat_/);
   });
 
   it('should say WECHAT_OA_APPID is unset without calling WeChat', async () => {
-    sut = new MenuService(client as unknown as MenuClient, configWith(undefined));
-    await expect(sut.get()).rejects.toMatchObject({ status: 503, code: 'not_configured' });
+    await expect(sut.get(officialAccount({ appid: undefined }))).rejects.toMatchObject({
+      status: 503,
+      code: 'not_configured',
+      message: expect.stringContaining('WECHAT_OA_APPID'),
+    });
     expect(client.appids).toEqual([]);
   });
 });

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { OfficialAccount, requireFields } from 'src/accounts/account';
 import { AppException } from 'src/common/errors/app-exception';
-import type { Configuration } from 'src/config/configuration';
 import { MenuClient, WeChatMenu } from 'src/webhook/menu.client';
 import { isWeChatErrcode, WeChatApiError } from 'src/wechat/http/wechat-api.error';
 import { WeChatErrcode } from 'src/wechat/http/wechat-errcode';
@@ -33,32 +32,22 @@ function menuRefusal(error: WeChatApiError): string | undefined {
  */
 @Injectable()
 export class MenuService {
-  private readonly appId?: string;
+  constructor(private readonly client: MenuClient) {}
 
-  constructor(
-    private readonly client: MenuClient,
-    config: ConfigService<Configuration, true>,
-  ) {
-    this.appId = config.get('wechat', { infer: true }).oa.appId;
+  async set(account: OfficialAccount, menu: WeChatMenu): Promise<void> {
+    await this.call(account, (appid) => this.client.create(appid, { button: menu.button }));
   }
 
-  async set(menu: WeChatMenu): Promise<void> {
-    await this.call((appid) => this.client.create(appid, { button: menu.button }));
+  async get(account: OfficialAccount): Promise<WeChatMenu> {
+    return this.call(account, (appid) => this.client.get(appid));
   }
 
-  async get(): Promise<WeChatMenu> {
-    return this.call((appid) => this.client.get(appid));
+  async delete(account: OfficialAccount): Promise<void> {
+    await this.call(account, (appid) => this.client.delete(appid));
   }
 
-  async delete(): Promise<void> {
-    await this.call((appid) => this.client.delete(appid));
-  }
-
-  private async call<T>(run: (appid: string) => Promise<T>): Promise<T> {
-    const appid = this.appId;
-    if (!appid) {
-      throw AppException.notConfigured('WECHAT_OA_APPID');
-    }
+  private async call<T>(account: OfficialAccount, run: (appid: string) => Promise<T>): Promise<T> {
+    const { appid } = requireFields(account, 'appid');
     try {
       return await run(appid);
     } catch (error) {

@@ -1,3 +1,4 @@
+import { OfficialAccount, requireFields } from 'src/accounts/account';
 import { AppException } from 'src/common/errors/app-exception';
 import { verifySignature } from 'src/wechat/crypto/signature';
 import { extractEncrypt } from 'src/wechat/xml/xml.codec';
@@ -6,21 +7,19 @@ const one = (value: unknown): string | undefined => (typeof value === 'string' ?
 
 /**
  * The check before anything else looks at a webhook request, GET included (WeChat's echostr check too): the plain
- * `signature` over (Token, timestamp, nonce), and for a POST in encrypted mode the `msg_signature` over the `Encrypt`
+ * `signature` over (the account's Token, timestamp, nonce), and for a POST in encrypted mode the `msg_signature` over the `Encrypt`
  * element as well. Compared in constant time; a mismatch throws the 401 and nothing further happens.
  *
  * Returns the `Encrypt` element that `msg_signature` covered (a POST in encrypted mode), undefined otherwise: it is
  * what gets decrypted, so the body is searched for it once.
  */
 export function checkWebhookSignature(
-  token: string | undefined,
+  account: OfficialAccount,
   method: 'GET' | 'POST',
   query: Record<string, unknown>,
   body?: string,
 ): string | undefined {
-  if (!token) {
-    throw AppException.notConfigured('WECHAT_OA_TOKEN');
-  }
+  const token = account.token ?? requireFields(account, 'token').token;
   const timestamp = one(query.timestamp) ?? '';
   const nonce = one(query.nonce) ?? '';
   const encrypted = method === 'POST' && one(query.encrypt_type) === 'aes';

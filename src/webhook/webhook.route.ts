@@ -36,3 +36,16 @@ export const WEBHOOK_DELIVERY: LaneRouteOptions = {
     },
   },
 };
+
+/** `POST /wechat/webhook/:appid`: the same for one official account of the registry (404 for any other appid). */
+export const WEBHOOK_ACCOUNT_DELIVERY: LaneRouteOptions = {
+  ...WEBHOOK_DELIVERY,
+  operation: {
+    ...WEBHOOK_DELIVERY.operation,
+    summary: 'Messages and events from WeChat for one official account (its webhookUrl in /admin/accounts)',
+    responses: {
+      ...WEBHOOK_DELIVERY.operation.responses,
+      '404': { description: 'No official account with this appid; nothing recorded' },
+    },
+  },
+};

@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { randomInt } from 'node:crypto';
+import { OfficialAccount, requireFields } from 'src/accounts/account';
 import { AppException } from 'src/common/errors/app-exception';
-import type { Configuration } from 'src/config/configuration';
 import { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
 import { InboundMessageRepository, InboundRecord } from 'src/webhook/inbound-message.repository';
 import { MessageCipher, MessageCipherError } from 'src/wechat/crypto/message-cipher';
@@ -63,41 +62,38 @@ function withDeadline<T>(work: Promise<T>, ms: number, fallback: T): Promise<{ v
 @Injectable()
 export class WebhookService {
   private readonly logger = new Logger(WebhookService.name);
-  private readonly token?: string;
-  private readonly appId?: string;
-  private readonly cipher?: MessageCipher;
-  private readonly aesKeySet: boolean;
+  /**
+   * Each official account's cipher, made on its first encrypted delivery. The registry makes a new account object
+   * when an account changes, so a changed key gets a new cipher and the old one goes with the old object.
+   */
+  private readonly ciphers = new WeakMap<OfficialAccount, MessageCipher>();
 
   constructor(
     private readonly messages: InboundMessageRepository,
     private readonly pipeline: WebhookPipeline,
-    config: ConfigService<Configuration, true>,
-  ) {
-    const { oa } = config.get('wechat', { infer: true });
-    this.token = oa.token;
-    this.appId = oa.appId;
-    this.aesKeySet = Boolean(oa.aesKey);
-    if (oa.aesKey && oa.appId) {
-      this.cipher = new MessageCipher(oa.aesKeyPrevious ? [oa.aesKey, oa.aesKeyPrevious] : [oa.aesKey], oa.appId);
-    }
-  }
+  ) {}
 
   /**
-   * A delivery whose signature holds. `encrypt` is the `Encrypt` element the signature check found and verified (in
-   * encrypted mode); `receivedAt` the time it arrived, from which WeChat's deadline runs.
+   * A delivery to `account` whose signature holds. `encrypt` is the `Encrypt` element the signature check found and
+   * verified (in encrypted mode); `receivedAt` the time it arrived, from which WeChat's deadline runs.
    */
   async receive(
+    account: OfficialAccount,
     query: WebhookQuery,
     body: string | undefined,
     encrypt: string | undefined,
     receivedAt: number,
   ): Promise<WebhookAnswer> {
     const encrypted = query.encrypt_type === 'aes';
-    const message = this.read(body, encrypted, encrypt);
+    const message = this.read(account, body, encrypted, encrypt);
     const deadline = receivedAt + REPLY_DEADLINE_MS;
     let reply: string;
     try {
-      const outcome = await withDeadline(this.replyOnce(message, encrypted, deadline), deadline - Date.now(), SUCCESS);
+      const outcome = await withDeadline(
+        this.replyOnce(account, message, encrypted, deadline),
+        deadline - Date.now(),
+        SUCCESS,
+      );
       if (outcome.late) {
         this.logger.warn(`No reply to ${dedupeKey(message)} from ${message.fromUserName} in time: answered success`);
       }
@@ -111,7 +107,7 @@ export class WebhookService {
     if (reply === SUCCESS) {
       return SUCCESS_ANSWER;
     }
-    return { status: 200, contentType: 'application/xml', body: encrypted ? this.seal(reply) : reply };
+    return { status: 200, contentType: 'application/xml', body: encrypted ? this.seal(account, reply) : reply };
   }
 
   /**
@@ -119,7 +115,12 @@ export class WebhookService {
    * declarations once: the plain body by parseXml; in encrypted mode the envelope here (it is never parsed) and the
    * decrypted message by parseXml.
    */
-  private read(body: string | undefined, encrypted: boolean, encrypt: string | undefined): InboundMessage {
+  private read(
+    account: OfficialAccount,
+    body: string | undefined,
+    encrypted: boolean,
+    encrypt: string | undefined,
+  ): InboundMessage {
     if (body === undefined) {
       throw new AppException(
         415,
@@ -133,7 +134,7 @@ export class WebhookService {
       }
       // DOCTYPE/ENTITY are refused on the envelope too, even though only the decrypted message is parsed.
       refuseDeclarations(body);
-      const cipher = this.requireCipher();
+      const cipher = this.cipherOf(account);
       if (encrypt === undefined) {
         throw AppException.badRequest('An encrypted request must carry an Encrypt element.');
       }
@@ -152,22 +153,24 @@ export class WebhookService {
     }
   }
 
-  private requireCipher(): MessageCipher {
-    if (!this.cipher) {
-      const missing = [];
-      if (!this.aesKeySet) {
-        missing.push('WECHAT_OA_AES_KEY');
-      }
-      if (!this.appId) {
-        missing.push('WECHAT_OA_APPID');
-      }
-      throw AppException.notConfigured(...missing);
+  /** The account's cipher: its EncodingAESKeys (the current one first) and its appid, which every message names. */
+  private cipherOf(account: OfficialAccount): MessageCipher {
+    let cipher = this.ciphers.get(account);
+    if (!cipher) {
+      const { appid } = requireFields(account, 'aesKey', 'appid');
+      cipher = new MessageCipher(account.aesKeys, appid);
+      this.ciphers.set(account, cipher);
     }
-    return this.cipher;
+    return cipher;
   }
 
   /** The reply of this message: worked out by the first delivery, read back by its retries. */
-  private async replyOnce(message: InboundMessage, encrypted: boolean, deadline: number): Promise<string> {
+  private async replyOnce(
+    account: OfficialAccount,
+    message: InboundMessage,
+    encrypted: boolean,
+    deadline: number,
+  ): Promise<string> {
     const record: InboundRecord = {
       toUserName: message.toUserName,
       dedupeKey: dedupeKey(message),
@@ -182,19 +185,19 @@ export class WebhookService {
     if (!this.pipeline.changesState(message)) {
       // Nothing changes: work the reply out first and record it with the message in one statement. A retry works it
       // out again, but gets the reply that was recorded.
-      const claim = await this.messages.claim(record, await this.runHandlers(message, deadline));
+      const claim = await this.messages.claim(record, await this.runHandlers(account, message, deadline));
       return claim.claimed ? (claim.reply ?? SUCCESS) : (claim.reply ?? (await this.awaitReply(record, deadline)));
     }
     const claim = await this.messages.claim(record);
     if (!claim.claimed) {
       return claim.reply ?? (await this.awaitReply(record, deadline));
     }
-    return this.messages.settleReply(record, await this.runHandlers(message, deadline));
+    return this.messages.settleReply(record, await this.runHandlers(account, message, deadline));
   }
 
   /** The pipeline's reply XML, or `success` when it has nothing to say, fails, or is not done in time. */
-  private async runHandlers(message: InboundMessage, deadline: number): Promise<string> {
-    const work = this.pipeline.run(message).then((reply) =>
+  private async runHandlers(account: OfficialAccount, message: InboundMessage, deadline: number): Promise<string> {
+    const work = this.pipeline.run(message, { account }).then((reply) =>
       reply
         ? buildReply(reply, {
             toUserName: message.fromUserName,
@@ -229,9 +232,9 @@ export class WebhookService {
     return SUCCESS;
   }
 
-  private seal(reply: string): string {
+  private seal(account: OfficialAccount, reply: string): string {
     const timestamp = String(Math.floor(Date.now() / 1000));
     const nonce = String(randomInt(100_000_000, 999_999_999));
-    return buildEncryptedEnvelope(this.cipher!.encryptReply(reply, this.token!, timestamp, nonce));
+    return buildEncryptedEnvelope(this.cipherOf(account).encryptReply(reply, account.token!, timestamp, nonce));
   }
 }

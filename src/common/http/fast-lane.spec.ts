@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import pino from 'pino';
 import { AppException } from 'src/common/errors/app-exception';
 import { BODY_LIMIT, isXmlContentType } from 'src/common/http/body-parsers';
@@ -71,6 +72,67 @@ describe('FastLane', () => {
     const lane = new FastLane();
     lane.route(route('POST', '/hot', answer('a')));
     expect(() => lane.route(route('POST', '/HOT/', answer('b')))).toThrow('already serves');
+  });
+
+  it('should serve a route ending in a parameter with the segment decoded and its case kept', async () => {
+    const lane = new FastLane();
+    const seen: unknown[] = [];
+    lane.route(route('POST', '/hot', answer('plain')));
+    lane.route(
+      route('POST', '/hot/:appid', (_query, _body, _headers, _receivedAt, params) => {
+        seen.push(params);
+        return Promise.resolve({ status: 200, contentType: 'text/plain', body: `for ${params.appid}` });
+      }),
+    );
+    const { url, close } = await serve(lane);
+    try {
+      const post = (path: string) => fetch(`${url}${path}`, { method: 'POST' }).then((res) => res.text());
+      expect(await post('/hot')).toBe('plain');
+      expect(await post('/HOT/wxAbC123?x=1')).toBe('for wxAbC123');
+      expect(await post('/hot/wx%41b/')).toBe('for wxAb');
+      // Not one segment, or not decodable: the framework's (its 404s).
+      expect(await post('/hot/a/b')).toBe('framework');
+      expect(await post('/hot/%E0%A4%A')).toBe('framework');
+      expect(await fetch(`${url}/hot/wx1`).then((res) => res.text())).toBe('framework');
+      expect(seen).toEqual([{ appid: 'wxAbC123' }, { appid: 'wxAb' }]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('should give the routes of one id prefix one counter, so request ids never repeat', async () => {
+    const ids: string[] = [];
+    const hooks = new RequestHooks();
+    hooks.add({ onResponse: (req) => void ids.push(req.id) });
+    const lane = new FastLane();
+    lane.useHooks(hooks);
+    lane.route(route('POST', '/hot', answer('a')));
+    lane.route(route('POST', '/hot/:id', answer('b')));
+    const { url, close } = await serve(lane);
+    try {
+      for (const path of ['/hot', '/hot/x', '/hot']) {
+        await fetch(`${url}${path}`, { method: 'POST' }).then((res) => res.text());
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(ids).toEqual(['wh-1', 'wh-2', 'wh-3']);
+    } finally {
+      await close();
+    }
+  });
+
+  it('should take one parameter, as the last segment, and describe it as an OpenAPI path parameter', () => {
+    const lane = new FastLane();
+    expect(() => lane.route(route('POST', '/hot/:id/more', answer('a')))).toThrow('one parameter');
+    lane.route(route('POST', '/hot/:appid', answer('a')));
+    expect(() => lane.route(route('POST', '/HOT/:other', answer('b')))).toThrow('already serves');
+    const document: OpenAPIObject = { openapi: '3.0.0', info: { title: 't', version: '1' }, paths: {} };
+    lane.describe(document);
+    expect(document.paths['/hot/{appid}']).toEqual({
+      post: {
+        ...operation,
+        parameters: [{ name: 'appid', in: 'path', required: true, schema: { type: 'string' } }],
+      },
+    });
   });
 
   it('should add its routes to an OpenAPI document beside what the framework described', () => {

@@ -20,13 +20,15 @@ export interface LaneAnswer {
 
 /**
  * A lane route's work: the parsed query string, the body as UTF-8 text (undefined when its content type is not one
- * the route reads; it was drained), the headers, and when the request arrived (Date.now(), before the body was read).
+ * the route reads; it was drained), the headers, when the request arrived (Date.now(), before the body was read),
+ * and the path parameter of a route ending in `/:name` (percent-decoded, its case kept).
  */
 export type LaneHandler = (
   query: ParsedUrlQuery,
   body: string | undefined,
   headers: IncomingHttpHeaders,
   receivedAt: number,
+  params: Readonly<Record<string, string>>,
 ) => Promise<LaneAnswer>;
 
 /** How a lane route is described, beside its method and path. */
@@ -48,8 +50,15 @@ export interface LaneRoute extends LaneRouteOptions {
 }
 
 interface ServedRoute extends LaneRoute {
-  served: number;
+  /** Requests served under the route's id prefix: shared by the routes of one prefix, so ids never repeat. */
+  served: { count: number };
+  /** The name of the trailing `/:name` segment, for a route with one. */
+  param?: string;
 }
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+/** A route path ending in one parameter segment, e.g. `/wechat/webhook/:appid`. */
+const TRAILING_PARAM = /^(.*)\/:([A-Za-z_][A-Za-z0-9_]*)$/;
 
 /** The metadata key of `@FastLaneRoute()`. */
 export const FAST_LANE_ROUTE = 'fast-lane:route';
@@ -71,14 +80,25 @@ export function FastLaneRoute(method: 'GET' | 'POST' | 'PUT' | 'DELETE', options
 
 const lanes = new WeakMap<Server, FastLane>();
 
-/** The key of a request line: method and path, matched as the framework's router does (any case, `/` at the end). */
-function keyOf(method: string, url: string): string {
+/** The path of a request URL without its query and a trailing `/`, its case kept. */
+function pathOf(url: string): string {
   const end = url.search(/[?#]/);
-  let path = (end < 0 ? url : url.slice(0, end)).toLowerCase();
-  if (path.length > 1 && path.endsWith('/')) {
-    path = path.slice(0, -1);
+  const path = end < 0 ? url : url.slice(0, end);
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/** The key of a request line: method and path, matched as the framework's router does (any case, `/` at the end). */
+function keyOf(method: string, path: string): string {
+  return `${method} ${path.toLowerCase()}`;
+}
+
+/** A percent-decoded path segment; undefined when it does not decode or is empty. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return segment ? decodeURIComponent(segment) : undefined;
+  } catch {
+    return undefined;
   }
-  return `${method} ${path}`;
 }
 
 /** Reads a body the route does not take to its end (keeping the connection usable) without keeping it. */
@@ -108,6 +128,9 @@ function send(response: ServerResponse, status: number, contentType: string, bod
  */
 export class FastLane {
   private readonly routes = new Map<string, ServedRoute>();
+  /** Routes ending in `/:name`, keyed by method and the path before it. */
+  private readonly paramRoutes = new Map<string, ServedRoute>();
+  private readonly counters = new Map<string, { count: number }>();
   private hooks = new RequestHooks();
 
   /** The lane of a server made by `createServer`, if any. */
@@ -118,12 +141,27 @@ export class FastLane {
   /** The HTTP server: lane routes first, then `framework`. */
   createServer(framework: PlainHandler, settings: { keepAliveTimeout: number; requestTimeout: number }): Server {
     const server = createServer((request, response) => {
-      const route = request.url ? this.routes.get(keyOf(request.method ?? '', request.url)) : undefined;
-      if (route) {
-        this.serve(route, request, response);
-      } else {
+      if (!request.url) {
         framework(request, response);
+        return;
       }
+      const path = pathOf(request.url);
+      const method = request.method ?? '';
+      const route = this.routes.get(keyOf(method, path));
+      if (route) {
+        this.serve(route, request, response, NO_PARAMS);
+        return;
+      }
+      if (this.paramRoutes.size > 0) {
+        const slash = path.lastIndexOf('/');
+        const parent = slash > 0 ? this.paramRoutes.get(keyOf(method, path.slice(0, slash))) : undefined;
+        const value = parent && decodeSegment(path.slice(slash + 1));
+        if (parent && value !== undefined) {
+          this.serve(parent, request, response, { [parent.param!]: value });
+          return;
+        }
+      }
+      framework(request, response);
     });
     server.keepAliveTimeout = settings.keepAliveTimeout;
     server.requestTimeout = settings.requestTimeout;
@@ -136,33 +174,60 @@ export class FastLane {
     this.hooks = hooks;
   }
 
-  /** Serves `route.method route.path` with `route.handler`. */
+  /** Serves `route.method route.path` with `route.handler`; a path may end in one parameter, `/:name`. */
   route(route: LaneRoute): void {
-    const key = keyOf(route.method, route.path);
-    if (this.routes.has(key)) {
+    const path = pathOf(route.path);
+    const param = TRAILING_PARAM.exec(path);
+    if (path.includes('/:') && !param) {
+      throw new Error(`The fast lane takes one parameter, as the last segment: ${route.path}`);
+    }
+    const [routes, key] = param
+      ? [this.paramRoutes, keyOf(route.method, param[1])]
+      : [this.routes, keyOf(route.method, path)];
+    if (routes.has(key)) {
       throw new Error(`The fast lane already serves ${route.method} ${route.path}`);
     }
-    this.routes.set(key, { ...route, served: 0 });
+    let served = this.counters.get(route.requestIdPrefix);
+    if (!served) {
+      served = { count: 0 };
+      this.counters.set(route.requestIdPrefix, served);
+    }
+    routes.set(key, { ...route, served, param: param?.[2] });
   }
 
   /** Adds the lane's routes to an OpenAPI document (the framework's scan does not see them). */
   describe(document: OpenAPIObject): void {
-    for (const route of this.routes.values()) {
-      document.paths[route.path] = { ...document.paths[route.path], [route.method.toLowerCase()]: route.operation };
+    for (const route of [...this.routes.values(), ...this.paramRoutes.values()]) {
+      const path = route.param ? route.path.replace(`:${route.param}`, `{${route.param}}`) : route.path;
+      const operation = route.param
+        ? {
+            ...route.operation,
+            parameters: [
+              { name: route.param, in: 'path' as const, required: true, schema: { type: 'string' as const } },
+              ...(route.operation.parameters ?? []),
+            ],
+          }
+        : route.operation;
+      document.paths[path] = { ...document.paths[path], [route.method.toLowerCase()]: operation };
     }
   }
 
   /** Lines written while the request is handled carry its `req`, as on every other route; then the hooks' turn. */
-  private serve(route: ServedRoute, request: IncomingMessage, response: ServerResponse): void {
-    route.served += 1;
+  private serve(
+    route: ServedRoute,
+    request: IncomingMessage,
+    response: ServerResponse,
+    params: Readonly<Record<string, string>>,
+  ): void {
+    route.served.count += 1;
     const req = describeRequest(
-      `${route.requestIdPrefix}-${route.served.toString(36)}`,
+      `${route.requestIdPrefix}-${route.served.count.toString(36)}`,
       route.method,
       request.url ?? '',
     );
     const receivedAt = Date.now();
     void requestLogContext.run(req, () =>
-      this.answer(route, req, request, response, receivedAt).then(
+      this.answer(route, req, request, response, receivedAt, params).then(
         (status) => this.hooks.response(req, route.path, status, Date.now() - receivedAt),
         (error: unknown) => route.logger.error(`Answering a request failed: ${String(error)}`),
       ),
@@ -176,6 +241,7 @@ export class FastLane {
     request: IncomingMessage,
     response: ServerResponse,
     receivedAt: number,
+    params: Readonly<Record<string, string>>,
   ): Promise<number> {
     try {
       try {
@@ -190,7 +256,7 @@ export class FastLane {
       const body = route.readsBody(request.headers['content-type'])
         ? await readTextBody(request.headers, request)
         : await drain(request);
-      const answer = await route.handler(query, body, request.headers, receivedAt);
+      const answer = await route.handler(query, body, request.headers, receivedAt, params);
       send(response, answer.status, answer.contentType, answer.body);
       return answer.status;
     } catch (error) {

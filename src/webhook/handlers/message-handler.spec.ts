@@ -1,8 +1,10 @@
-import { MessageHandler, runPipeline } from 'src/webhook/handlers/message-handler';
+import { MessageHandler, runPipeline, WebhookContext } from 'src/webhook/handlers/message-handler';
+import { officialAccount } from 'test/support/accounts';
 import type { InboundMessage } from 'src/wechat/messages/inbound-message';
 import type { Reply } from 'src/wechat/messages/reply';
 
 const message = { kind: 'message', msgType: 'text', content: 'hi' } as InboundMessage;
+const context: WebhookContext = { account: officialAccount() };
 
 function handler(name: string, log: string[], answer?: Reply): MessageHandler {
   return {
@@ -19,6 +21,7 @@ describe('runPipeline', () => {
     const reply = await runPipeline(
       [handler('a', log), handler('b', log, { type: 'text', content: 'b' }), handler('c', log)],
       message,
+      context,
     );
     expect(reply).toEqual({ type: 'text', content: 'b' });
     expect(log).toEqual(['a', 'b']);
@@ -26,8 +29,8 @@ describe('runPipeline', () => {
 
   it('should end in null (success) when nobody answers', async () => {
     const log: string[] = [];
-    expect(await runPipeline([handler('a', log), handler('b', log)], message)).toBeNull();
-    expect(await runPipeline([], message)).toBeNull();
+    expect(await runPipeline([handler('a', log), handler('b', log)], message, context)).toBeNull();
+    expect(await runPipeline([], message, context)).toBeNull();
     expect(log).toEqual(['a', 'b']);
   });
 
@@ -37,7 +40,7 @@ describe('runPipeline', () => {
       ...handler('picky', log, { type: 'text', content: 'picky' }),
       accepts: () => false,
     };
-    const reply = await runPipeline([picky, handler('b', log, { type: 'text', content: 'b' })], message);
+    const reply = await runPipeline([picky, handler('b', log, { type: 'text', content: 'b' })], message, context);
     expect(reply).toEqual({ type: 'text', content: 'b' });
     expect(log).toEqual(['b']);
   });

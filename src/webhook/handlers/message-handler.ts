@@ -1,6 +1,12 @@
 import { DiscoveryService } from '@nestjs/core';
+import type { OfficialAccount } from 'src/accounts/account';
 import type { InboundMessage } from 'src/wechat/messages/inbound-message';
 import type { Reply } from 'src/wechat/messages/reply';
+
+/** What a step knows of the delivery besides the message: the official account it came to. */
+export interface WebhookContext {
+  readonly account: OfficialAccount;
+}
 
 /** The next handler of the pipeline; the end of the pipeline answers null (= `success`). */
 export type NextHandler = () => Promise<Reply | null>;
@@ -16,7 +22,7 @@ export interface MessageHandler<M extends InboundMessage = InboundMessage> {
    * being called. Left out: every message. With `mutates`, this is also what tells which messages change state.
    */
   accepts?(message: InboundMessage): boolean;
-  handle(message: M, next: NextHandler): Promise<Reply | null>;
+  handle(message: M, next: NextHandler, context: WebhookContext): Promise<Reply | null>;
 }
 
 export interface WebhookStepOptions {
@@ -43,14 +49,18 @@ export function WebhookStep(options: WebhookStepOptions): ClassDecorator {
 }
 
 /** Runs `handlers` in order, past the ones that do not accept the message; each decides whether to call the next. */
-export function runPipeline(handlers: readonly MessageHandler[], message: InboundMessage): Promise<Reply | null> {
+export function runPipeline(
+  handlers: readonly MessageHandler[],
+  message: InboundMessage,
+  context: WebhookContext,
+): Promise<Reply | null> {
   const step = (index: number): Promise<Reply | null> => {
     if (index >= handlers.length) {
       return Promise.resolve(null);
     }
     const handler = handlers[index];
     return handler.accepts === undefined || handler.accepts(message)
-      ? handler.handle(message, () => step(index + 1))
+      ? handler.handle(message, () => step(index + 1), context)
       : step(index + 1);
   };
   return step(0);

@@ -1,5 +1,4 @@
 import { Injectable, Module, Type } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { DiscoveryModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { IdentityService } from 'src/identity/identity.service';
@@ -11,6 +10,7 @@ import { UnsubscribeHandler } from 'src/webhook/handlers/unsubscribe.handler';
 import { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
 import type { InboundMessage } from 'src/wechat/messages/inbound-message';
 import type { Reply } from 'src/wechat/messages/reply';
+import { officialAccount } from 'test/support/accounts';
 
 const base = { toUserName: 'gh_test', fromUserName: 'o-user', createTime: 1_700_000_000, raw: {} };
 const text = { ...base, kind: 'message', msgType: 'text', msgId: '1', content: 'hi' } as InboundMessage;
@@ -18,6 +18,7 @@ const subscribe = { ...base, kind: 'event', msgType: 'event', event: 'subscribe'
 const scan = { ...base, kind: 'event', msgType: 'event', event: 'SCAN', eventKey: 'login-1' } as InboundMessage;
 
 let log: string[];
+const context = { account: officialAccount({ appid: 'wx-test', welcomeText: 'welcome' }) };
 
 /** The webhook module's own steps, with fakes for what they call. */
 @Module({
@@ -38,10 +39,6 @@ let log: string[];
         matchText: () => Promise.resolve(log.push('auto-reply') && null),
         matchEvent: () => Promise.resolve(null),
       },
-    },
-    {
-      provide: ConfigService,
-      useValue: { get: () => ({ oa: { appId: 'wx-test', welcomeText: 'welcome' } }) },
     },
   ],
 })
@@ -85,19 +82,19 @@ describe(WebhookPipeline.name, () => {
 
   it('should run a step contributed by another module in its declared order among the webhook steps', async () => {
     const sut = await pipelineWith(outsideModule(500, false));
-    expect(await sut.run(text)).toBeNull();
+    expect(await sut.run(text, context)).toBeNull();
     expect(log).toEqual(['outside', 'auto-reply']);
     log = [];
-    expect(await sut.run(subscribe)).toEqual({ type: 'text', content: 'welcome' });
+    expect(await sut.run(subscribe, context)).toEqual({ type: 'text', content: 'welcome' });
     expect(log).toEqual(['subscribe']);
   });
 
   it('should let a step ordered before the webhook steps see a message first and answer it', async () => {
     const sut = await pipelineWith(outsideModule(50, false));
-    expect(await sut.run(subscribe)).toEqual({ type: 'text', content: 'welcome' });
+    expect(await sut.run(subscribe, context)).toEqual({ type: 'text', content: 'welcome' });
     expect(log).toEqual(['outside', 'subscribe']);
     log = [];
-    expect(await sut.run(scan)).toEqual({ type: 'text', content: 'scanned' });
+    expect(await sut.run(scan, context)).toEqual({ type: 'text', content: 'scanned' });
     expect(log).toEqual(['outside']);
   });
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { MessageHandler, runPipeline, WebhookStepMetadata } from 'src/webhook/handlers/message-handler';
+import { MessageHandler, runPipeline, WebhookContext, WebhookStepMetadata } from 'src/webhook/handlers/message-handler';
 import type { InboundMessage } from 'src/wechat/messages/inbound-message';
 import type { Reply } from 'src/wechat/messages/reply';
 
@@ -59,7 +59,7 @@ export class WebhookPipeline implements OnModuleInit {
   }
 
   /** The reply of the first step that answers, or null (`success`). */
-  run(message: InboundMessage): Promise<Reply | null> {
-    return runPipeline(this.handlers, message);
+  run(message: InboundMessage, context: WebhookContext): Promise<Reply | null> {
+    return runPipeline(this.handlers, message, context);
   }
 }
