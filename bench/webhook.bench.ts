@@ -7,6 +7,7 @@ import {
   freePort,
   load,
   LoadResult,
+  median,
   medianOf,
   memoryOf,
   ROOT,
@@ -30,11 +31,22 @@ const MODES = (process.env.BENCH_MODES ?? 'plain,safe').split(',') as WebhookMod
 const SERVER_CPU = '0';
 const LOAD_CPU = '1';
 const TARGET_RATIO = 0.65;
+/** Official accounts the multi-account run spreads its deliveries over (the env one and API ones); 0 skips it. */
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 20);
+
+/** Where a delivery goes and how it is signed: one of these per official account. */
+interface Target {
+  path: string;
+  signer: WeChatSigner;
+  toUserName: string;
+}
 
 /**
  * Issue #4's benchmark: text message → passive reply, 50 connections, a distinct MsgId per request, on PostgreSQL,
  * plaintext and safe mode, against the bare node:http floor (bench/floor-webhook.ts) in the same run. Prints
- * requests/s, p50/p99, peak RSS and the ratio to the floor (medians of RUNS runs, interleaved).
+ * requests/s, p50/p99, peak RSS and the ratio to the floor (medians of RUNS runs, interleaved). Then issue #12's:
+ * the same in plaintext with ACCOUNTS official accounts configured (API accounts on /wechat/webhook/:appid, each with
+ * its own Token and rule) and deliveries spread over them, against the single-account ratio of the same runs.
  */
 export async function run(): Promise<void> {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-if-stale.js')], { cwd: ROOT, stdio: 'inherit' });
@@ -78,15 +90,22 @@ export async function run(): Promise<void> {
     }
 
     const signer = new WeChatSigner({ token: TOKEN, aesKey: AES_KEY, appId: OA.appid });
+    const single: Target[] = [{ path: '/wechat/webhook', signer, toUserName: 'gh_0123456789ab' }];
     let sent = 0;
-    const webhookLoad = async (url: string, mode: WebhookMode): Promise<LoadResult & { total: number }> => {
+    const webhookLoad = async (
+      url: string,
+      mode: WebhookMode,
+      targets: Target[] = single,
+    ): Promise<LoadResult & { total: number }> => {
       // Bodies and paths are made before the run so the load generator spends its core on sending (not on AES, query
       // strings or copies of the request), and enough of them that no MsgId repeats up to 20,000 requests/s.
       const query = (q: Record<string, string>) => new URLSearchParams(q).toString();
       const pool = Array.from({ length: 20_000 * DURATION_S }, () => {
         sent += 1;
-        const signed = signer.sign(wechatMessages.text('你好', { from: `o-bench-${sent % 1000}` }), mode);
-        return { path: `/wechat/webhook?${query(signed.query)}`, body: signed.body };
+        const target = targets[sent % targets.length];
+        const xml = wechatMessages.text('你好', { from: `o-bench-${sent % 1000}`, to: target.toUserName });
+        const signed = target.signer.sign(xml, mode);
+        return { path: `${target.path}?${query(signed.query)}`, body: signed.body };
       });
       let next = 0;
       const result = await load({
@@ -152,6 +171,9 @@ export async function run(): Promise<void> {
         `      runs: floor ${floorRuns.map((r) => Math.round(r.rps)).join(' / ')}, service ${serviceRuns.map((r) => Math.round(r.rps)).join(' / ')} req/s; ratio per run ${serviceRuns.map((r, i) => (r.rps / floorRuns[i].rps).toFixed(2)).join(', ')}`,
       );
     }
+    if (ACCOUNTS > 1) {
+      lines.push(...(await multiAccount(service.url, floor.url, single[0], webhookLoad)));
+    }
     // The HTTP ceiling: the same service refusing every request at the signature check (401: no parsing, no database,
     // in the fast lane ahead of Fastify). The webhook cannot be faster than this.
     const refusedRuns: LoadResult[] = [];
@@ -189,4 +211,69 @@ export async function run(): Promise<void> {
     await floor?.stop();
     await db.drop();
   }
+}
+
+/**
+ * ACCOUNTS - 1 API official accounts added through the admin API (each with its own Token and rule), then plaintext
+ * runs with deliveries spread over every account's path, interleaved with single-account runs and the floor.
+ */
+async function multiAccount(
+  serviceUrl: string,
+  floorUrl: string,
+  envTarget: Target,
+  webhookLoad: (url: string, mode: WebhookMode, targets?: Target[]) => Promise<LoadResult>,
+): Promise<string[]> {
+  const targets: Target[] = [envTarget];
+  for (let i = 1; i < ACCOUNTS; i += 1) {
+    const appid = `wxbench${String(i).padStart(11, '0')}`;
+    const token = `benchToken${i}`;
+    const headers = { 'content-type': 'application/json', 'x-admin-key': ADMIN_KEY };
+    const created = await fetch(`${serviceUrl}/admin/accounts`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ kind: 'official_account', appid, secret: `bench-secret-${i}`, token }),
+    });
+    const rule = await fetch(`${serviceUrl}/admin/auto-replies?appid=${appid}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ match: 'exact', keyword: '你好', reply: { type: 'text', content: '你好呀' } }),
+    });
+    if (created.status !== 201 || rule.status !== 201) {
+      throw new Error(`could not add bench account ${appid}: ${created.status} / ${rule.status}`);
+    }
+    targets.push({ path: `/wechat/webhook/${appid}`, signer: new WeChatSigner({ token }), toUserName: `gh_bench${i}` });
+  }
+  // Every account answers its own passive reply, or the figures mean nothing.
+  for (const target of targets) {
+    const signed = target.signer.sign(wechatMessages.text('你好', { to: target.toUserName }), 'plain');
+    const res = await fetch(`${serviceUrl}${target.path}?${new URLSearchParams(signed.query)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: signed.body,
+    });
+    const text = await res.text();
+    if (res.status !== 200 || !text.includes('你好呀')) {
+      throw new Error(`${target.path}: unexpected answer ${res.status} ${text}`);
+    }
+  }
+  const floorRuns: LoadResult[] = [];
+  const singleRuns: LoadResult[] = [];
+  const manyRuns: LoadResult[] = [];
+  await webhookLoad(serviceUrl, 'plain', targets);
+  for (let i = 0; i < RUNS; i += 1) {
+    floorRuns.push(await webhookLoad(floorUrl, 'plain'));
+    singleRuns.push(await webhookLoad(serviceUrl, 'plain'));
+    manyRuns.push(await webhookLoad(serviceUrl, 'plain', targets));
+  }
+  const ratios = (runs: LoadResult[]) => runs.map((r, i) => r.rps / floorRuns[i].rps);
+  const one = median(ratios(singleRuns));
+  const many = median(ratios(manyRuns));
+  return [
+    `plain, ${ACCOUNTS} accounts: service ${fmt(medianOf(manyRuns))}  → ${many.toFixed(2)}× the floor, against ${one.toFixed(2)}× with one account in the same runs (${((many / one - 1) * 100).toFixed(1)} %; target within 10 %)`,
+    `      ratio per run: one account ${ratios(singleRuns)
+      .map((r) => r.toFixed(2))
+      .join(', ')}; ${ACCOUNTS} accounts ${ratios(manyRuns)
+      .map((r) => r.toFixed(2))
+      .join(', ')}`,
+  ];
 }

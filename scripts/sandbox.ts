@@ -19,10 +19,42 @@ const SANDBOX_ENV = {
   ADMIN_API_KEY: 'sandbox-admin-key-please-change',
 };
 
+/** A second official account and a second mini-program, added through the admin API as an operator would. */
+const SECOND_ACCOUNTS = [
+  {
+    kind: 'official_account',
+    appid: 'wxsandbox0brand0a2',
+    secret: 'sandbox-brand-secret',
+    name: '第二个公众号',
+    token: 'brandtoken2',
+    aesKey: 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut',
+    welcomeText: '欢迎关注第二个公众号',
+  },
+  { kind: 'mini_program', appid: 'wxsandbox0shop0m02', secret: 'sandbox-shop-secret', name: '第二个小程序' },
+] as const;
+
+/** Registers the second accounts with the emulator (as WeChat knows them) and with the service's admin API. */
+async function addSecondAccounts(service: string): Promise<void> {
+  for (const account of SECOND_ACCOUNTS) {
+    const res = await fetch(`${service}/admin/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-admin-key': SANDBOX_ENV.ADMIN_API_KEY },
+      body: JSON.stringify(account),
+    });
+    // 409: already there (a sandbox on DATABASE_URL started before).
+    if (!res.ok && res.status !== 409) {
+      throw new Error(`POST /admin/accounts for ${account.appid} answered ${res.status}: ${await res.text()}`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   const emulatorPort = Number(process.env.EMULATOR_PORT ?? 4000);
   const fake = new FakeWeChat();
+  for (const { appid, secret, kind } of SECOND_ACCOUNTS) {
+    fake.addApp({ appid, secret, kind });
+  }
   const emulator = await fake.start(emulatorPort);
   process.stdout.write('Building the service if needed...\n');
   buildService();
@@ -57,8 +89,12 @@ async function main(): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  await addSecondAccounts(service);
   const code = prepareLoginCode(fake, { openid: 'o-sandbox-user' });
+  const [brand, shop] = SECOND_ACCOUNTS;
+  const shopCode = prepareLoginCode(fake, { openid: 'o-sandbox-shopper', appid: shop.appid });
   const json = "-H 'content-type: application/json'";
+  const admin = `-H "X-Admin-Key: ${SANDBOX_ENV.ADMIN_API_KEY}"`;
   process.stdout.write(
     [
       '',
@@ -77,6 +113,14 @@ async function main(): Promise<void> {
       `  curl -s "${service}/admin/token?appid=${SANDBOX_ENV.WECHAT_MP_APPID}" -H "X-Admin-Key: ${SANDBOX_ENV.ADMIN_API_KEY}"`,
       'Official account webhook (a signed message, as WeChat sends it):',
       `  WEBHOOK_URL=${service}/wechat/webhook WECHAT_OA_TOKEN=${SANDBOX_ENV.WECHAT_OA_TOKEN} WECHAT_OA_APPID=${SANDBOX_ENV.WECHAT_OA_APPID} WECHAT_OA_AES_KEY=${SANDBOX_ENV.WECHAT_OA_AES_KEY} npm run wechat:send -- text "你好"`,
+      `A second official account (${brand.appid}) and a second mini-program (${shop.appid}) were added with`,
+      'POST /admin/accounts; every account, the env ones included:',
+      `  curl -s ${service}/admin/accounts ${admin}`,
+      `  curl -s -XPOST ${service}/miniprogram/login ${json} -d '{"code":"${shopCode}","appid":"${shop.appid}"}'`,
+      `  curl -s "${service}/admin/token?appid=${shop.appid}" ${admin}`,
+      `  curl -s -XPOST "${service}/admin/auto-replies?appid=${brand.appid}" ${admin} ${json} -d '{"match":"exact","keyword":"你好","reply":{"type":"text","content":"第二个公众号向你问好"}}'`,
+      `  WEBHOOK_URL=${service}/wechat/webhook/${brand.appid} WECHAT_OA_TOKEN=${brand.token} WECHAT_OA_APPID=${brand.appid} WECHAT_OA_AES_KEY=${brand.aesKey} npm run wechat:send -- text "你好"`,
+      `  (a code for the second mini-program: curl -s -XPOST ${emulator}/__control/jscode ${json} -d '{"appid":"${shop.appid}"}')`,
       'H5 login in a browser: open',
       `  ${service}/  and click 微信登录 (the emulator shows WeChat's 允许 / 拒绝 page)`,
       'Ctrl-C stops both.',
