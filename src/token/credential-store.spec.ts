@@ -1,4 +1,4 @@
-import { refreshMarginSeconds } from 'src/token/token.service';
+import { refreshMarginSeconds } from 'src/token/credential-store';
 
 describe(refreshMarginSeconds.name, () => {
   it.each([
