@@ -134,4 +134,29 @@ describe('Token store across instances (e2e)', () => {
     expect(await seenBy(instances, again)).toBeLessThan(1000);
     expect(h.fake.callCount(STABLE_TOKEN)).toBe(2);
   });
+
+  it('should forget the tokens and tickets of a deleted account on every instance', async () => {
+    const appid = 'wx2f2f2f2f2f2f2f2f';
+    h.fake.addApp({ appid, secret: 'second-account-secret', kind: 'official_account' });
+    await request(instances[0].getHttpServer())
+      .post('/admin/accounts')
+      .set('X-Admin-Key', ADMIN_KEY)
+      .send({ kind: 'official_account', appid, secret: 'second-account-secret', token: 'secondToken1' })
+      .expect(201);
+    const ticketOf = (app: NestFastifyApplication) =>
+      request(app.getHttpServer()).get('/admin/ticket').query({ appid, type: 'jsapi' }).set('X-Admin-Key', ADMIN_KEY);
+    await waitFor(async () => ((await ticketOf(instances[2])).status === 200 ? true : undefined), 3000);
+    await ticketOf(instances[1]).expect(200);
+    const kinds = await h.query<{ kind: string }>('SELECT kind FROM access_tokens WHERE appid = $1 ORDER BY kind', [
+      appid,
+    ]);
+    expect(kinds.map((row) => row.kind)).toEqual(['access_token', 'jsapi_ticket']);
+    await request(instances[0].getHttpServer())
+      .delete(`/admin/accounts/${appid}`)
+      .set('X-Admin-Key', ADMIN_KEY)
+      .expect(204);
+    expect(await h.query('SELECT kind FROM access_tokens WHERE appid = $1', [appid])).toEqual([]);
+    const { ms } = await waitFor(async () => ((await ticketOf(instances[2])).status === 404 ? true : undefined), 3000);
+    expect(ms).toBeLessThan(1000);
+  });
 });
