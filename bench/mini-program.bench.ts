@@ -120,7 +120,7 @@ export async function run(): Promise<void> {
     const login = medianOf(ours);
     const floorLogin = medianOf(floors);
     const lines = [
-      `Mini-program login, new user each, 50 connections, median of ${RUNS} x 10 s:`,
+      `Mini-program login, new user each, 50 connections, median of ${RUNS} runs:`,
       `  service: ${fmt(login)}`,
       `  floor (bench/floor-login.ts): ${fmt(floorLogin)}`,
       `  ratio: ${(login.rps / floorLogin.rps).toFixed(2)}x the floor (per run: ${ours

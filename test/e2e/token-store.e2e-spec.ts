@@ -129,7 +129,7 @@ describe('Token store across instances (e2e)', () => {
     const fresh = await forceRefresh(instances[1]);
     expect(fresh).not.toBe(before);
     expect(await seenBy(instances, fresh)).toBeLessThan(1000);
-    await waitFor(async () => (listenersUp() ? true : undefined), 5000);
+    await waitFor(() => Promise.resolve(listenersUp() ? true : undefined), 5000);
     const again = await forceRefresh(instances[2]);
     expect(await seenBy(instances, again)).toBeLessThan(1000);
     expect(h.fake.callCount(STABLE_TOKEN)).toBe(2);
