@@ -11,7 +11,7 @@ export class AccessTokenEntity {
   @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'PK_access_tokens' })
   appid: string;
 
-  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'PK_access_tokens' })
+  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'PK_access_tokens', default: 'access_token' })
   kind: CredentialKind;
 
   /** The token or ticket, sealed with DATA_ENCRYPTION_KEY. */
