@@ -23,7 +23,10 @@ const OA = DEMO_APPS[0];
 const ADMIN_KEY = 'bench-admin-key-0123456789';
 const RUNS = 3;
 
-/** Mini-program logins (a new user each), token reads, start-up time and memory — issue #3's benchmark. */
+/**
+ * Mini-program logins (a new user each), token reads, start-up time and memory — issue #3's benchmark — and
+ * `GET /jssdk/config` signatures (issue #12), read the same way as tokens.
+ */
 export async function run(): Promise<void> {
   const emulator = await startEmulator(await freePort());
   const db = await createTestDatabase();
@@ -38,6 +41,7 @@ export async function run(): Promise<void> {
     ADMIN_API_KEY: ADMIN_KEY,
     DATA_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
     NODE_ENV: 'production',
+    JSSDK_ALLOWED_HOSTS: 'localhost',
   };
   try {
     // Start-up to a healthy /health: PostgreSQL (first start runs the migrations, so measure later starts).
@@ -104,19 +108,26 @@ export async function run(): Promise<void> {
         }),
       );
     }
+    // Same method for wx.config signatures: the ticket is in memory after the first request.
+    const page = encodeURIComponent('http://localhost/h5/index.html?from=bench');
+    const jssdkRuns: LoadResult[] = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      jssdkRuns.push(await load({ url: `${service.url}/jssdk/config?url=${page}` }));
+    }
     const peak = memoryOf(service.pid);
     await Promise.all([service.stop(), floor.stop()]);
 
     const login = medianOf(ours);
     const floorLogin = medianOf(floors);
     const lines = [
-      `Mini-program login, new user each, 50 connections, median of ${RUNS} x 10 s:`,
+      `Mini-program login, new user each, 50 connections, median of ${RUNS} runs:`,
       `  service: ${fmt(login)}`,
       `  floor (bench/floor-login.ts): ${fmt(floorLogin)}`,
       `  ratio: ${(login.rps / floorLogin.rps).toFixed(2)}x the floor (per run: ${ours
         .map((r, i) => (r.rps / floors[i].rps).toFixed(2))
         .join(', ')})`,
       `GET /admin/token (cache hit), 50 connections: ${fmt(medianOf(tokenRuns))}`,
+      `GET /jssdk/config (cache hit), 50 connections: ${fmt(medianOf(jssdkRuns))}`,
       `Start-up to healthy /health: PostgreSQL median ${Math.round(median(pgStarts.slice(1)))} ms (first start with migrations ${Math.round(pgStarts[0])} ms); embedded PGlite median ${Math.round(median(embeddedStarts.slice(1)))} ms (first start, new data folder ${Math.round(embeddedStarts[0])} ms)`,
       `Service RSS: idle ${idle.rssMiB} MiB, peak ${peak.peakMiB} MiB`,
     ];

@@ -109,8 +109,11 @@ export interface LoadResult {
   timeouts: number;
 }
 
+/** BENCH_DURATION_S: seconds per load run (default 10), e.g. 2 for a quick check that the benches work. */
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+
 export async function load(options: autocannon.Options): Promise<LoadResult> {
-  const result = await autocannon({ connections: 50, duration: 10, ...options });
+  const result = await autocannon({ connections: 50, duration: DURATION_S, ...options });
   return {
     rps: result.requests.average,
     p50: result.latency.p50,

@@ -6,6 +6,7 @@ import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
 import { AccountsModule } from 'src/accounts/accounts.module';
 import { IdentityModule } from 'src/identity/identity.module';
+import { JssdkModule } from 'src/jssdk/jssdk.module';
 import { LoggingModule } from 'src/logging/logging.module';
 import { MiniProgramModule } from 'src/mini-program/mini-program.module';
 import { OAuthModule } from 'src/oauth/oauth.module';
@@ -40,6 +41,7 @@ export class AppModule {
         MiniProgramModule,
         WebhookModule,
         OAuthModule,
+        JssdkModule,
       ],
     };
   }

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { sha256Hex } from 'src/common/sealing/secret-sealer';
 import { AccessTokenHttpClient } from 'src/token/access-token-http.client';
 import type { TokenService } from 'src/token/token.service';
 import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
@@ -9,8 +10,10 @@ import type { WeChatHttpClient, WeChatRequest } from 'src/wechat/http/wechat-htt
 class FakeTokens {
   current = 'token-1';
   rejected: [string, string][] = [];
+  avoided: (string | undefined)[] = [];
 
-  getAccessToken(appid: string) {
+  getAccessToken(appid: string, options?: { notHash?: string }) {
+    this.avoided.push(options?.notHash);
     return Promise.resolve({ appid, accessToken: this.current, expiresAt: new Date() });
   }
 
@@ -77,6 +80,7 @@ describe(AccessTokenHttpClient.name, () => {
       const { sut, http } = make([stale(errcode), { ok: true }]);
       await expect(sut.get('wx-oa', '/cgi-bin/menu/get')).resolves.toEqual({ ok: true });
       expect(tokens.rejected).toEqual([['wx-oa', 'token-1']]);
+      expect(tokens.avoided).toEqual([undefined, sha256Hex('token-1')]);
       expect(http.requests.map((request) => request.query?.access_token)).toEqual(['token-1', 'token-2']);
     },
   );

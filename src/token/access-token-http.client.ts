@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { sha256Hex } from 'src/common/sealing/secret-sealer';
 import { TokenService } from 'src/token/token.service';
 import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
 import { STALE_TOKEN_ERRCODES } from 'src/wechat/http/wechat-errcode';
@@ -9,7 +10,8 @@ type Query = WeChatRequest['query'];
 /**
  * The one way to call a WeChat API that takes an appid's access_token: it adds the shared token to the query and,
  * when WeChat says the token is stale (STALE_TOKEN_ERRCODES), drops it — only if it is still the stored one — and
- * retries once with a fresh token. Clients pass the appid, never a token.
+ * retries once with a token that is not the rejected one (concurrent callers share the one fetch of it). Clients
+ * pass the appid, never a token.
  */
 @Injectable()
 export class AccessTokenHttpClient {
@@ -38,7 +40,8 @@ export class AccessTokenHttpClient {
       }
       this.logger.warn(`WeChat rejected the access token of ${appid} (errcode ${error.errcode}); fetching a new one`);
       await this.tokens.onTokenRejected(appid, first.accessToken);
-      const second = await this.tokens.getAccessToken(appid);
+      // Never the token just rejected: a read that began before the expiry may still hold it.
+      const second = await this.tokens.getAccessToken(appid, { notHash: sha256Hex(first.accessToken) });
       return this.send<T>(appid, request, second.accessToken);
     }
   }

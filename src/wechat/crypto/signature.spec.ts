@@ -1,4 +1,4 @@
-import { jssdkSignature, verifySignature, wechatSignature } from 'src/wechat/crypto/signature';
+import { verifySignature, wechatSignature } from 'src/wechat/crypto/signature';
 import { vectors } from 'test/support/wechat-vectors';
 
 describe(wechatSignature.name, () => {
@@ -8,16 +8,6 @@ describe(wechatSignature.name, () => {
       expect(wechatSignature([token, timestamp, nonce])).toBe(signature);
       expect(verifySignature(token, [timestamp, nonce], signature)).toBe(true);
       expect(verifySignature(token, [timestamp, nonce], signature.replace(/.$/, '0'))).toBe(false);
-    },
-  );
-});
-
-describe(jssdkSignature.name, () => {
-  it.each(vectors.jssdkSignature.map((v) => [v.id, v] as const))(
-    'should match the official JS-SDK vector %s, with or without a fragment on the URL',
-    (_id, { jsapi_ticket, noncestr, timestamp, url, signature }) => {
-      expect(jssdkSignature({ jsapi_ticket, noncestr, timestamp, url })).toBe(signature);
-      expect(jssdkSignature({ jsapi_ticket, noncestr, timestamp, url: `${url}#top` })).toBe(signature);
     },
   );
 });

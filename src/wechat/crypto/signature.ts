@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { safeEqual } from 'src/common/safe-equal';
-import { jssdkSignature as signJsSdk } from 'src/wechat/crypto/jssdk-signature';
 
 /** WeChat's signature: sha1 of the parts sorted as strings and concatenated (webhook `signature`, `msg_signature`). */
 export function wechatSignature(parts: readonly string[]): string {
@@ -15,22 +14,4 @@ export function verifySignature(token: string, parts: readonly string[], signatu
     return false;
   }
   return safeEqual(wechatSignature([token, ...parts]), signature.toLowerCase());
-}
-
-/**
- * The JS-SDK `wx.config` signature with WeChat's field names; kept for its callers, the algorithm lives in
- * `jssdk-signature.ts` (which also drops the `#` fragment).
- */
-export function jssdkSignature(fields: {
-  jsapi_ticket: string;
-  noncestr: string;
-  timestamp: string;
-  url: string;
-}): string {
-  return signJsSdk({
-    jsapiTicket: fields.jsapi_ticket,
-    nonceStr: fields.noncestr,
-    timestamp: fields.timestamp,
-    url: fields.url,
-  });
 }
