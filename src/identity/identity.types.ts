@@ -61,8 +61,10 @@ export interface LoginResult extends LinkResult {
   session: IssuedSession;
 }
 
-/** An identity's kept OAuth refresh_token, still sealed. */
-export interface KeptRefreshToken {
+/** An official-account identity's kept OAuth authorization: its refresh_token, still sealed. */
+export interface KeptWebAuthorization {
+  appid: string;
+  openid: string;
   sealed: string;
   /** When WeChat stops taking it (30 days after the authorization); null when unknown. */
   expiresAt: Date | null;

@@ -7,6 +7,8 @@ import { SessionService } from 'src/identity/session.service';
 export interface AuthenticatedSession {
   userId: string;
   token: string;
+  /** The official account or mini-program the session logged in through; null for a session from before accounts. */
+  appid: string | null;
 }
 
 type RequestWithSession = FastifyRequest & { session?: AuthenticatedSession };
@@ -22,11 +24,11 @@ export class SessionGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<RequestWithSession>();
     const token = readSessionToken(request);
-    const userId = token ? await this.sessions.authenticate(token) : null;
-    if (!token || !userId) {
+    const live = token ? await this.sessions.authenticate(token) : null;
+    if (!token || !live) {
       throw AppException.unauthorized(SESSION_REQUIRED);
     }
-    request.session = { userId, token };
+    request.session = { userId: live.userId, token, appid: live.appid };
     return true;
   }
 }

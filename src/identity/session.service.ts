@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { sha256Hex } from 'src/common/sealing/secret-sealer';
 import type { Configuration } from 'src/config/configuration';
 import type { IssuedSession, NewSession } from 'src/identity/identity.types';
-import { SessionRepository } from 'src/identity/session.repository';
+import { LiveSession, SessionRepository } from 'src/identity/session.repository';
 import { sessionTokenHash } from 'src/identity/session-token';
 
 /** Opaque 256-bit session tokens: prepare (IdentityService.login writes them), authenticate, revoke. */
@@ -31,13 +31,21 @@ export class SessionService {
     };
   }
 
-  /** The user id of a live session, or null for an unknown, expired or revoked token. */
-  async authenticate(token: string): Promise<string | null> {
+  /** The user and account of a live session, or null for an unknown, expired or revoked token. */
+  async authenticate(token: string): Promise<LiveSession | null> {
     const hash = sessionTokenHash(token);
-    return hash ? this.sessions.getUserIdByTokenHash(hash) : null;
+    return hash ? this.sessions.findLiveByTokenHash(hash) : null;
   }
 
   revoke(token: string): Promise<void> {
     return this.sessions.revoke(sha256Hex(token));
+  }
+
+  /** Ends the session a browser held before a login replaced it; a token that cannot be a session costs nothing. */
+  async revokeReplaced(token: string | null): Promise<void> {
+    const hash = sessionTokenHash(token);
+    if (hash) {
+      await this.sessions.revoke(hash);
+    }
   }
 }

@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Sql, SqlTx } from 'src/database/sql';
-import type { IdentitySource, NewSession, UserProfileUpdate, WeChatIdentity } from 'src/identity/identity.types';
+import type {
+  IdentitySource,
+  KeptWebAuthorization,
+  NewSession,
+  UserProfileUpdate,
+  WeChatIdentity,
+} from 'src/identity/identity.types';
 
 /** What the identity statement writes besides the identity (and, on a first login, the user). */
 export interface UpsertExtras {
@@ -34,6 +40,12 @@ export interface IdentityRow {
   subscribed: boolean | null;
 }
 
+export interface IdentityOwner {
+  userId: string;
+  /** How many identities the user has besides this one. */
+  otherIdentities: number;
+}
+
 /** Users and their WeChat identities. The concurrency rules of first logins are enforced here, in SQL. */
 @Injectable()
 export class UserRepository {
@@ -44,7 +56,8 @@ export class UserRepository {
    * `createUser` is set, the user row is created in the same statement, only if the identity was really inserted.
    * Concurrent first logins of one openid meet at the unique constraint: one inserts, the rest update and read
    * the winner's user, so exactly one user exists. Given fields overwrite; absent (undefined/null) ones are kept.
-   * With `session`, the login's session row is written by the same statement, for whichever user it resolves to;
+   * With `session`, the login's session row is written by the same statement, for whichever user it resolves to,
+   * and remembers the identity's appid (the account the session logged in through);
    * with `userProfile`, that user's nickname and avatar are set too (on the new row when the user is created here).
    * A statement that lost a concurrent first login sees the winner's user only through the conflict, so its profile
    * update finds no row: the winner, a moment earlier, wrote the same WeChat profile.
@@ -79,8 +92,9 @@ export class UserRepository {
          WHERE u.id = ident.user_id AND NOT (ident.inserted AND $11::boolean)
            AND ($14::text IS NOT NULL OR $15::text IS NOT NULL)
        ), new_session AS (
-         INSERT INTO sessions (user_id, token_hash, expires_at)
-         SELECT user_id, $12::text, now() + make_interval(secs => $13::integer) FROM ident WHERE $12::text IS NOT NULL
+         INSERT INTO sessions (user_id, token_hash, expires_at, appid)
+         SELECT user_id, $12::text, now() + make_interval(secs => $13::integer), $2 FROM ident
+         WHERE $12::text IS NOT NULL
        )
        SELECT ident.user_id AS "userId", ident.inserted AS inserted FROM ident`;
     const params = [
@@ -113,6 +127,52 @@ export class UserRepository {
       await tx.rows(`SELECT pg_advisory_xact_lock(hashtext('unionid:' || $1))`, [unionid]);
       return work(tx);
     });
+  }
+
+  /**
+   * Runs `work` in one transaction; with a unionid, holding the same advisory lock as `withUnionidLock` (a binding
+   * and a first login of that unionid do not interleave).
+   */
+  inTransaction<T>(unionid: string | null | undefined, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return unionid ? this.withUnionidLock(unionid, work) : this.sql.transaction(work);
+  }
+
+  /**
+   * The user an identity belongs to and how many other identities that user has, locking the identity's row until
+   * the transaction ends; null when the identity is unknown.
+   */
+  async findIdentityOwner(appid: string, openid: string, tx: SqlTx): Promise<IdentityOwner | null> {
+    const rows = await tx.rows<IdentityOwner>(
+      `SELECT wi.user_id AS "userId",
+         (SELECT count(*)::int FROM wechat_identities o WHERE o.user_id = wi.user_id AND o.id <> wi.id)
+           AS "otherIdentities"
+       FROM wechat_identities wi WHERE wi.appid = $1 AND wi.openid = $2 FOR UPDATE`,
+      [appid, openid],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Gives an identity to another user and ends every session of the user it leaves (who keeps no identity). */
+  async moveIdentity(appid: string, openid: string, fromUserId: string, toUserId: string, tx: SqlTx): Promise<void> {
+    await tx.rows(
+      `UPDATE wechat_identities SET user_id = $4, updated_at = now() WHERE appid = $1 AND openid = $2 AND user_id = $3`,
+      [appid, openid, fromUserId, toUserId],
+    );
+    await tx.rows(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [fromUserId]);
+  }
+
+  /**
+   * The user's official-account identities with a kept OAuth refresh_token, the latest authorization first (its
+   * refresh_token lapses last).
+   */
+  async findWebAuthorizations(userId: string): Promise<KeptWebAuthorization[]> {
+    return this.sql.rows<KeptWebAuthorization>(
+      `SELECT appid, openid, refresh_token_sealed AS sealed, refresh_token_expires_at AS "expiresAt"
+       FROM wechat_identities
+       WHERE user_id = $1 AND source = 'official_account' AND refresh_token_sealed IS NOT NULL
+       ORDER BY refresh_token_expires_at DESC NULLS LAST, updated_at DESC`,
+      [userId],
+    );
   }
 
   async findUserIdByUnionid(unionid: string, tx?: SqlTx): Promise<string | null> {
@@ -176,19 +236,6 @@ export class UserRepository {
     if (sets.length > 0) {
       await this.sql.rows(`UPDATE users SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, params);
     }
-  }
-
-  /** The identity's kept OAuth refresh_token, still sealed, and when it lapses; null when the identity is unknown. */
-  async findRefreshToken(
-    appid: string,
-    openid: string,
-  ): Promise<{ sealed: string | null; expiresAt: Date | null } | null> {
-    const rows = await this.sql.rows<{ sealed: string | null; expiresAt: Date | null }>(
-      `SELECT refresh_token_sealed AS sealed, refresh_token_expires_at AS "expiresAt"
-       FROM wechat_identities WHERE appid = $1 AND openid = $2`,
-      [appid, openid],
-    );
-    return rows[0] ?? null;
   }
 
   /** Sets an official-account follower's subscription flag. */

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MeDto } from 'src/identity/dto/me.dto';
 import { AuthenticatedSession, CurrentSession, SessionGuard } from 'src/identity/session.guard';
 import { LoginDto, LoginResponseDto } from 'src/mini-program/dto/login.dto';
@@ -14,20 +14,28 @@ export class MiniProgramController {
 
   @Post('login')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Log in with a wx.login code (code2Session); returns a session token' })
+  @ApiOperation({
+    summary: 'Log in with a wx.login code (code2Session) of the mini-program appid; returns a session token',
+  })
   @ApiOkResponse({ type: LoginResponseDto })
+  @ApiNotFoundResponse({ description: 'appid is no mini-program of this service' })
   login(@Body() body: LoginDto): Promise<LoginResponseDto> {
-    return this.miniProgram.login(body.code);
+    return this.miniProgram.login(body.code, body.appid);
   }
 
   @Post('phone')
   @HttpCode(200)
   @UseGuards(SessionGuard)
   @ApiBearerAuth()
-  @ApiOperation({ summary: "The user's phone number from a getPhoneNumber code; kept on the user" })
+  @ApiOperation({
+    summary: "The user's phone number from a getPhoneNumber code; kept on the user",
+    description:
+      'Asked with the access token of the mini-program the session logged in through (another session: the default ' +
+      'mini-program).',
+  })
   @ApiOkResponse({ type: PhoneResponseDto })
   phone(@CurrentSession() session: AuthenticatedSession, @Body() body: PhoneDto): Promise<PhoneResponseDto> {
-    return this.miniProgram.phone(session.userId, body.code);
+    return this.miniProgram.phone(session, body.code);
   }
 
   @Post('profile')

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { MiniProgram, requireFields } from 'src/accounts/account';
+import { AccountRegistry } from 'src/accounts/account.registry';
 import { AppException } from 'src/common/errors/app-exception';
 import { SecretSealer } from 'src/common/sealing/secret-sealer';
-import type { Configuration, MiniProgramConfig } from 'src/config/configuration';
 import { MeDto } from 'src/identity/dto/me.dto';
 import { IdentityService } from 'src/identity/identity.service';
 import { LoginResponseDto } from 'src/mini-program/dto/login.dto';
@@ -13,23 +13,21 @@ import { MiniProgramClient } from 'src/mini-program/mini-program.client';
 @Injectable()
 export class MiniProgramService {
   private readonly logger = new Logger(MiniProgramService.name);
-  private readonly config: MiniProgramConfig;
 
   constructor(
     private readonly client: MiniProgramClient,
     private readonly identities: IdentityService,
     private readonly sealer: SecretSealer,
-    config: ConfigService<Configuration, true>,
-  ) {
-    this.config = config.get('wechat', { infer: true }).mp;
-  }
+    private readonly accounts: AccountRegistry,
+  ) {}
 
   /**
-   * wx.login code → openid (+ unionid) → one user → a session. The session_key is sealed and stays here. WeChat's
-   * refusals (a used or invalid code, a risky user…) go up to the shared error body.
+   * wx.login code of the mini-program `appid` (the default one when left out) → openid (+ unionid) → one user → a
+   * session, which remembers the appid. The session_key is sealed and stays here. WeChat's refusals (a used or
+   * invalid code, a risky user…) go up to the shared error body.
    */
-  async login(code: string): Promise<LoginResponseDto> {
-    const { appId, secret } = this.credentials();
+  async login(code: string, appid?: string): Promise<LoginResponseDto> {
+    const { appid: appId, secret } = requireFields(this.accounts.miniProgram(appid), 'appid', 'secret');
     const result = await this.client.code2Session(appId, secret, code);
     if (typeof result.openid !== 'string' || typeof result.session_key !== 'string') {
       throw new AppException(502, 'wechat_unavailable', 'WeChat answered the login without an openid.');
@@ -51,9 +49,14 @@ export class MiniProgramService {
     };
   }
 
-  /** getPhoneNumber code → the user's phone number, kept on the user. */
-  async phone(userId: string, code: string): Promise<PhoneResponseDto> {
-    const { appId } = this.credentials();
+  /**
+   * getPhoneNumber code → the user's phone number, kept on the user. Asked with the access token of the mini-program
+   * the session logged in through; a session of an official-account login, or from before accounts, uses the
+   * default mini-program.
+   */
+  async phone(session: { userId: string; appid: string | null }, code: string): Promise<PhoneResponseDto> {
+    const { userId } = session;
+    const { appid: appId } = requireFields(this.sessionMiniProgram(session.appid), 'appid', 'secret');
     const info = await this.client.getPhoneNumber(appId, code);
     if (info.watermark?.appid && info.watermark.appid !== appId) {
       throw new AppException(502, 'wechat_error', 'WeChat returned a phone number issued for another appid.');
@@ -72,13 +75,12 @@ export class MiniProgramService {
     return this.identities.getMe(userId);
   }
 
-  private credentials(): { appId: string; secret: string } {
-    const { appId, secret } = this.config;
-    if (!appId || !secret) {
-      throw AppException.notConfigured(
-        ...([!appId && 'WECHAT_MP_APPID', !secret && 'WECHAT_MP_SECRET'].filter(Boolean) as string[]),
-      );
+  /** The session's own mini-program; the default one for a session of an official account or from before. */
+  private sessionMiniProgram(appid: string | null): MiniProgram {
+    if (appid === null || this.accounts.find(appid)?.kind === 'official_account') {
+      return this.accounts.miniProgram();
     }
-    return { appId, secret };
+    // A mini-program removed since the login answers 404 rather than asking another one with its code.
+    return this.accounts.miniProgram(appid);
   }
 }

@@ -4,7 +4,9 @@ import {
   ApiConflictResponse,
   ApiCookieAuth,
   ApiBearerAuth,
+  ApiForbiddenResponse,
   ApiFoundResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
@@ -46,11 +48,32 @@ export class OAuthController {
 
   @Get('oauth/authorize')
   @UseFilters(OAuthPageFilter)
-  @ApiOperation({ summary: "Start a WeChat web login: 302 to WeChat's authorize page with a single-use state" })
+  @ApiOperation({
+    summary: "Start a WeChat web login: 302 to WeChat's authorize page with a single-use state",
+    description:
+      'For the official account `appid` (left out: the default one); the state remembers it and /oauth/callback ' +
+      'uses its credentials. With bind=1 and a live session, the callback joins the WeChat identity to that user ' +
+      'instead of logging in as its own user. Errors are pages for browsers (Accept: text/html), JSON otherwise.',
+  })
   @ApiFoundResponse({ description: 'Location: ${WECHAT_OPEN_BASE}/connect/oauth2/authorize?…#wechat_redirect' })
-  @ApiBadRequestResponse({ description: 'scope is neither snsapi_base nor snsapi_userinfo' })
+  @ApiBadRequestResponse({ description: 'scope is neither snsapi_base nor snsapi_userinfo; a malformed appid or bind' })
+  @ApiUnauthorizedResponse({ description: 'bind=1 without a live session' })
+  @ApiForbiddenResponse({ description: 'bind=1 from a page of another site (Sec-Fetch-Site: cross-site)' })
+  @ApiNotFoundResponse({ description: 'appid is no official account of this service' })
   @ApiServiceUnavailableResponse({ description: 'WECHAT_OA_APPID / WECHAT_OA_SECRET unset' })
-  // The document lists the query parameters bottom-up: scope, then returnTo.
+  // The document lists the query parameters bottom-up: scope, returnTo, appid, bind.
+  @ApiQuery({
+    name: 'bind',
+    required: false,
+    description: '1: bind the WeChat identity to the logged-in user (needs a live session) rather than log in as it',
+    schema: { type: 'string', enum: ['1'] },
+  })
+  @ApiQuery({
+    name: 'appid',
+    required: false,
+    description: 'The official account to authorize with; left out: the env account, else the only one',
+    schema: { type: 'string', example: 'wx1234567890abcdef' },
+  })
   @ApiQuery({
     name: 'returnTo',
     required: false,
@@ -67,13 +90,19 @@ export class OAuthController {
     // Read as they come and checked by the service: the query needs no class-transformer/class-validator pass.
     @Query('scope') scope: unknown,
     @Query('returnTo') returnTo: unknown,
+    @Query('appid') appid: unknown,
+    @Query('bind') bind: unknown,
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ): Promise<void> {
     const { location, browserKey } = await this.oauth.authorize({
       scope,
       returnTo,
+      appid,
+      bind,
       browserKey: cookie(req, BROWSER_COOKIE),
+      sessionToken: readSessionToken(req),
+      crossSite: req.headers['sec-fetch-site'] === 'cross-site',
     });
     void res
       .setCookie(BROWSER_COOKIE, browserKey, this.cookieOptions('/oauth', STATE_TTL_SECONDS))
@@ -90,10 +119,13 @@ export class OAuthController {
       'No code (the user refused) → 200 page. Snapshot-page visitor → 200 page asking to open the full page. ' +
       'Errors are pages for browsers (Accept: text/html) and the JSON error otherwise.',
   })
-  @ApiFoundResponse({ description: 'Logged in: Set-Cookie sid, Location: returnTo' })
+  @ApiFoundResponse({
+    description: 'Logged in (or bound): Set-Cookie sid (a new session; the one the browser held ends), Location: returnTo',
+  })
   @ApiOkResponse({ description: 'Refused, or snapshot-page visitor: an HTML page' })
   @ApiBadRequestResponse({ description: 'invalid_state: unknown, used or expired state, or another browser' })
   @ApiUnauthorizedResponse({ description: 'invalid_code: WeChat refused the code' })
+  @ApiConflictResponse({ description: 'conflict: bind=1, and the WeChat account belongs to another user' })
   @ApiQuery({
     name: 'state',
     required: false,

@@ -28,6 +28,10 @@ export class SessionEntity {
   @Column({ name: 'token_hash', type: 'text' })
   tokenHash: string;
 
+  /** The official account or mini-program the session logged in through; null: a session from before accounts. */
+  @Column({ type: 'text', nullable: true })
+  appid: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -1,5 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ACCOUNT_RULES } from 'src/accounts/account-rules';
 
 export class LoginDto {
   @ApiProperty({ description: 'The code from wx.login() in the mini-program', example: '0a3bcD000abc' })
@@ -7,6 +8,15 @@ export class LoginDto {
   @IsNotEmpty({ message: 'code must not be empty' })
   @MaxLength(128)
   code: string;
+
+  @ApiPropertyOptional({
+    description: 'The mini-program the code is from; left out: the env mini-program, else the only one',
+    example: 'wx1234567890abcdef',
+  })
+  @IsOptional()
+  @IsString({ message: 'appid must be a single string' })
+  @Matches(ACCOUNT_RULES.appid.pattern, { message: `appid ${ACCOUNT_RULES.appid.message}` })
+  appid?: string;
 }
 
 export class LoginUserDto {

@@ -29,6 +29,10 @@ export class OAuthStateEntity {
   @Column({ type: 'text', nullable: true })
   appid: string | null;
 
+  /** The user of the live session that asked to bind this authorization (`bind=1`); null: a plain login. */
+  @Column({ name: 'bind_user_id', type: 'uuid', nullable: true })
+  bindUserId: string | null;
+
   @Column({ name: 'return_to', type: 'text' })
   returnTo: string;
 

@@ -124,6 +124,13 @@ const ERROR_TEXT: Partial<Record<string, { title: string; detail: string }>> = {
   risky_user: { title: '登录被微信拒绝', detail: '微信的安全策略拒绝了这次登录。' },
   not_configured: { title: '微信登录尚未配置', detail: '服务管理员还没有设置公众号的 AppID 和 AppSecret。' },
   bad_request: { title: '请求有误', detail: '登录请求的参数不正确。' },
+  not_found: { title: '公众号不存在', detail: '这个登录链接指向的公众号没有在本服务中配置。' },
+  unauthorized: { title: '请先登录', detail: '绑定微信需要先登录你的账号，然后再从账号页面发起绑定。' },
+  forbidden: { title: '无法绑定', detail: '绑定微信只能从本站的页面发起。' },
+  conflict: {
+    title: '该微信已绑定其他账号',
+    detail: '这个微信号已经属于本服务的另一个账号，本次绑定没有做任何更改。请先登录那个账号，或换一个微信号绑定。',
+  },
 };
 
 /** Error pages say what happened (ours, never WeChat's errmsg) and offer to try again. */
