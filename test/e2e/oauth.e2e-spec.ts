@@ -439,35 +439,172 @@ describe('OAuthModule (e2e)', () => {
     });
   });
 
-  describe('account binding and unionid', () => {
-    it('should bind the WeChat identity to the user of a live session instead of creating a user', async () => {
-      const mp = await request(server())
-        .post('/miniprogram/login')
-        .send({ code: prepareLoginCode(h.fake, { openid: 'o-mp-binder' }) })
-        .expect(200);
+  describe('account binding by intent and unionid', () => {
+    const miniProgramLogin = async (spec: Parameters<typeof prepareLoginCode>[1] = {}) =>
+      (
+        await request(server())
+          .post('/miniprogram/login')
+          .send({ code: prepareLoginCode(h.fake, spec) })
+          .expect(200)
+      ).body as { token: string; user: { id: string } };
+    const identitiesOf = async (userId: string) =>
+      (await h.query<{ source: string }>('SELECT source FROM wechat_identities WHERE user_id = $1', [userId]))
+        .map((row) => row.source)
+        .sort();
+
+    it("should not give a session planted in the browser the victim's WeChat identity", async () => {
+      const attacker = await miniProgramLogin({ openid: 'o-mp-attacker' });
       const before = await users();
-      const result = await login({ cookies: [`sid=${mp.body.token}`] });
-      expect(result.status).toBe(302);
-      expect(await users()).toBe(before);
-      const profile = await me(result.sid).expect(200);
-      expect(profile.body.id).toBe(mp.body.user.id);
-      expect(profile.body.identities.map((i: { source: string }) => i.source).sort()).toEqual([
-        'mini_program',
-        'official_account',
-      ]);
+      const victim = await login({ user: { openid: 'o-web-victim' }, cookies: [`sid=${attacker.token}`] });
+      expect(victim.status).toBe(302);
+      expect(await users()).toBe(before + 1);
+      const victimView = (await me(victim.sid).expect(200)).body;
+      expect(victimView.id).not.toBe(attacker.user.id);
+      expect(victimView.identities).toEqual([expect.objectContaining({ openid: 'o-web-victim' })]);
+      expect(await identitiesOf(attacker.user.id)).toEqual(['mini_program']);
+      // The planted session is replaced, not kept alongside.
+      await request(server()).get('/api/me').set('Authorization', `Bearer ${attacker.token}`).expect(401);
     });
 
     it('should log in as the owner, not merge accounts, when the openid already belongs to someone else', async () => {
       const owner = await login({ user: { openid: 'o-owned-elsewhere' } });
       const ownerId = (await me(owner.sid)).body.id;
-      const mp = await request(server())
-        .post('/miniprogram/login')
-        .send({ code: prepareLoginCode(h.fake) })
-        .expect(200);
-      const result = await login({ user: { openid: 'o-owned-elsewhere' }, cookies: [`sid=${mp.body.token}`] });
+      const mp = await miniProgramLogin();
+      const result = await login({ user: { openid: 'o-owned-elsewhere' }, cookies: [`sid=${mp.token}`] });
       expect((await me(result.sid)).body.id).toBe(ownerId);
-      const mpUser = await request(server()).get('/api/me').set('Authorization', `Bearer ${mp.body.token}`);
-      expect(mpUser.body.identities).toHaveLength(1);
+      expect(await identitiesOf(mp.user.id)).toEqual(['mini_program']);
+      await request(server()).get('/api/me').set('Authorization', `Bearer ${mp.token}`).expect(401);
+    });
+
+    it('should issue a new sid on every login and end the session the browser held', async () => {
+      const first = await login({ user: { openid: 'o-relogin' } });
+      const second = await login({ user: { openid: 'o-relogin' }, cookies: [`sid=${first.sid}`] });
+      expect(second.status).toBe(302);
+      expect(second.sid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(second.sid).not.toBe(first.sid);
+      await me(first.sid).expect(401);
+      expect((await me(second.sid).expect(200)).body.identities).toHaveLength(1);
+    });
+
+    it('should join the WeChat identity to the logged-in user with bind=1, with a new session', async () => {
+      const mp = await miniProgramLogin({ openid: 'o-mp-binder' });
+      const before = await users();
+      const result = await login({ query: { bind: '1', returnTo: '/account' }, cookies: [`sid=${mp.token}`] });
+      expect(result.status).toBe(302);
+      expect(result.location).toBe('/account');
+      expect(await users()).toBe(before);
+      const profile = await me(result.sid).expect(200);
+      expect(profile.body.id).toBe(mp.user.id);
+      expect(profile.body.identities.map((i: { source: string }) => i.source).sort()).toEqual([
+        'mini_program',
+        'official_account',
+      ]);
+      expect(result.sid).not.toBe(mp.token);
+      await request(server()).get('/api/me').set('Authorization', `Bearer ${mp.token}`).expect(401);
+    });
+
+    it("should keep an identity that is already the user's own on bind=1, with a new session", async () => {
+      const first = await login({ user: { openid: 'o-bind-own' } });
+      const userId = (await me(first.sid)).body.id;
+      const again = await login({ user: { openid: 'o-bind-own' }, query: { bind: '1' }, cookies: [`sid=${first.sid}`] });
+      expect(again.status).toBe(302);
+      expect((await me(again.sid).expect(200)).body).toMatchObject({ id: userId, identities: [expect.anything()] });
+      await me(first.sid).expect(401);
+    });
+
+    it('should show a 409 page and change nothing when the identity belongs to a user with other identities', async () => {
+      const owner = await miniProgramLogin({ unionid: 'u-owner-two' });
+      const ownerWeb = await login({ user: { openid: 'o-web-owned', unionid: 'u-owner-two' } });
+      expect((await me(ownerWeb.sid)).body.id).toBe(owner.user.id);
+      const binder = await miniProgramLogin();
+      const before = { users: await users(), sessions: await count('SELECT count(*) FROM sessions') };
+      const result = await login({
+        user: { openid: 'o-web-owned', unionid: 'u-owner-two' },
+        query: { bind: '1' },
+        cookies: [`sid=${binder.token}`],
+      });
+      expect(result.status).toBe(409);
+      expect(result.text).toContain('该微信已绑定其他账号');
+      expect(result.sidCookie).toBeUndefined();
+      expect(await identitiesOf(owner.user.id)).toEqual(['mini_program', 'official_account']);
+      expect(await identitiesOf(binder.user.id)).toEqual(['mini_program']);
+      expect({ users: await users(), sessions: await count('SELECT count(*) FROM sessions') }).toEqual(before);
+      // Both keep their sessions.
+      await me(ownerWeb.sid).expect(200);
+      await request(server()).get('/api/me').set('Authorization', `Bearer ${binder.token}`).expect(200);
+    });
+
+    it('should answer the 409 as JSON to a client asking for JSON', async () => {
+      const owner = await login({ user: { openid: 'o-web-owned-json', unionid: 'u-owner-json' } });
+      await miniProgramLogin({ unionid: 'u-owner-json' });
+      const binder = await miniProgramLogin();
+      const result = await login({
+        user: { openid: 'o-web-owned-json', unionid: 'u-owner-json' },
+        query: { bind: '1' },
+        cookies: [`sid=${binder.token}`],
+        accept: 'application/json',
+      });
+      expect(result.status).toBe(409);
+      expect(JSON.parse(result.text)).toEqual({ statusCode: 409, error: 'conflict', message: expect.any(String) });
+      await me(owner.sid).expect(200);
+    });
+
+    it('should show a 409 page when a new identity carries a unionid that belongs to another user', async () => {
+      const owner = await miniProgramLogin({ unionid: 'u-taken-by-mp' });
+      const binder = await miniProgramLogin();
+      const result = await login({
+        user: { openid: 'o-web-new-taken', unionid: 'u-taken-by-mp' },
+        query: { bind: '1' },
+        cookies: [`sid=${binder.token}`],
+      });
+      expect(result.status).toBe(409);
+      expect(await count('SELECT count(*) FROM wechat_identities WHERE openid = $1', ['o-web-new-taken'])).toBe(0);
+      expect(await identitiesOf(owner.user.id)).toEqual(['mini_program']);
+    });
+
+    it('should move an identity that is the only one of its user to the binding user and end that user', async () => {
+      const lone = await login({ user: { openid: 'o-web-lone' } });
+      const loneId = (await me(lone.sid)).body.id;
+      const binder = await miniProgramLogin();
+      const result = await login({ user: { openid: 'o-web-lone' }, query: { bind: '1' }, cookies: [`sid=${binder.token}`] });
+      expect(result.status).toBe(302);
+      expect((await me(result.sid).expect(200)).body.id).toBe(binder.user.id);
+      expect(await identitiesOf(binder.user.id)).toEqual(['mini_program', 'official_account']);
+      expect(await identitiesOf(loneId)).toEqual([]);
+      await me(lone.sid).expect(401);
+    });
+
+    it('should answer 401 to bind=1 without a live session, a page for browsers and JSON otherwise', async () => {
+      const before = await count('SELECT count(*) FROM oauth_states');
+      const page = await request(server()).get('/oauth/authorize?bind=1').set('Accept', 'text/html').expect(401);
+      expect(page.headers['content-type']).toMatch(/text\/html/);
+      expect(page.text).toContain('请先登录');
+      const json = await request(server())
+        .get('/oauth/authorize?bind=1')
+        .set('Cookie', `sid=${'x'.repeat(43)}`)
+        .expect(401);
+      expect(json.body).toEqual({ statusCode: 401, error: 'unauthorized', message: expect.stringContaining('session') });
+      const ended = await login({ user: { openid: 'o-logged-out' } });
+      await request(server()).post('/api/logout').set('Cookie', `sid=${ended.sid}`).expect(204);
+      await request(server()).get('/oauth/authorize?bind=1').set('Cookie', `sid=${ended.sid}`).expect(401);
+      expect(await count('SELECT count(*) FROM oauth_states')).toBe(before);
+    });
+
+    it('should refuse bind=1 from a page of another site and a bind that is not 1', async () => {
+      const mp = await miniProgramLogin();
+      const crossSite = await request(server())
+        .get('/oauth/authorize?bind=1')
+        .set('Cookie', `sid=${mp.token}`)
+        .set('Sec-Fetch-Site', 'cross-site')
+        .expect(403);
+      expect(crossSite.body.error).toBe('forbidden');
+      await request(server())
+        .get('/oauth/authorize?bind=1')
+        .set('Cookie', `sid=${mp.token}`)
+        .set('Sec-Fetch-Site', 'same-origin')
+        .expect(302);
+      const bad = await request(server()).get('/oauth/authorize?bind=yes').set('Cookie', `sid=${mp.token}`).expect(400);
+      expect(bad.body.message).toContain('bind');
     });
 
     it('should join the user its unionid already belongs to', async () => {
