@@ -506,7 +506,11 @@ describe('OAuthModule (e2e)', () => {
     it("should keep an identity that is already the user's own on bind=1, with a new session", async () => {
       const first = await login({ user: { openid: 'o-bind-own' } });
       const userId = (await me(first.sid)).body.id;
-      const again = await login({ user: { openid: 'o-bind-own' }, query: { bind: '1' }, cookies: [`sid=${first.sid}`] });
+      const again = await login({
+        user: { openid: 'o-bind-own' },
+        query: { bind: '1' },
+        cookies: [`sid=${first.sid}`],
+      });
       expect(again.status).toBe(302);
       expect((await me(again.sid).expect(200)).body).toMatchObject({ id: userId, identities: [expect.anything()] });
       await me(first.sid).expect(401);
@@ -566,7 +570,11 @@ describe('OAuthModule (e2e)', () => {
       const lone = await login({ user: { openid: 'o-web-lone' } });
       const loneId = (await me(lone.sid)).body.id;
       const binder = await miniProgramLogin();
-      const result = await login({ user: { openid: 'o-web-lone' }, query: { bind: '1' }, cookies: [`sid=${binder.token}`] });
+      const result = await login({
+        user: { openid: 'o-web-lone' },
+        query: { bind: '1' },
+        cookies: [`sid=${binder.token}`],
+      });
       expect(result.status).toBe(302);
       expect((await me(result.sid).expect(200)).body.id).toBe(binder.user.id);
       expect(await identitiesOf(binder.user.id)).toEqual(['mini_program', 'official_account']);
@@ -583,7 +591,11 @@ describe('OAuthModule (e2e)', () => {
         .get('/oauth/authorize?bind=1')
         .set('Cookie', `sid=${'x'.repeat(43)}`)
         .expect(401);
-      expect(json.body).toEqual({ statusCode: 401, error: 'unauthorized', message: expect.stringContaining('session') });
+      expect(json.body).toEqual({
+        statusCode: 401,
+        error: 'unauthorized',
+        message: expect.stringContaining('session'),
+      });
       const ended = await login({ user: { openid: 'o-logged-out' } });
       await request(server()).post('/api/logout').set('Cookie', `sid=${ended.sid}`).expect(204);
       await request(server()).get('/oauth/authorize?bind=1').set('Cookie', `sid=${ended.sid}`).expect(401);
