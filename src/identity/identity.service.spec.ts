@@ -37,7 +37,11 @@ class FakeUsers {
     extras: UpsertExtras,
   ) {
     this.calls.push({ identity, candidateUserId, createUser, inLock: this.inLock, extras });
-    return Promise.resolve({ userId: this.resolvesTo ?? candidateUserId, identityCreated: true, userCreated: createUser });
+    return Promise.resolve({
+      userId: this.resolvesTo ?? candidateUserId,
+      identityCreated: true,
+      userCreated: createUser,
+    });
   }
 
   async withUnionidLock<T>(unionid: string, work: (manager: unknown) => Promise<T>): Promise<T> {

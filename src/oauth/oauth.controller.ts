@@ -120,7 +120,8 @@ export class OAuthController {
       'Errors are pages for browsers (Accept: text/html) and the JSON error otherwise.',
   })
   @ApiFoundResponse({
-    description: 'Logged in (or bound): Set-Cookie sid (a new session; the one the browser held ends), Location: returnTo',
+    description:
+      'Logged in (or bound): Set-Cookie sid (a new session; the one the browser held ends), Location: returnTo',
   })
   @ApiOkResponse({ description: 'Refused, or snapshot-page visitor: an HTML page' })
   @ApiBadRequestResponse({ description: 'invalid_state: unknown, used or expired state, or another browser' })

@@ -9,12 +9,7 @@ import { SecretSealer, sha256Hex } from 'src/common/sealing/secret-sealer';
 import type { Configuration } from 'src/config/configuration';
 import { MeDto } from 'src/identity/dto/me.dto';
 import { IdentityService } from 'src/identity/identity.service';
-import type {
-  IssuedSession,
-  UserProfileUpdate,
-  WeChatIdentity,
-  WeChatProfile,
-} from 'src/identity/identity.types';
+import type { IssuedSession, UserProfileUpdate, WeChatIdentity, WeChatProfile } from 'src/identity/identity.types';
 import { SessionService } from 'src/identity/session.service';
 import { OAuthStateRepository, PendingAuthorization } from 'src/oauth/oauth-state.repository';
 import { safeReturnTo } from 'src/oauth/return-to';
@@ -339,7 +334,9 @@ export class OAuthService {
       );
     }
     if (result.movedFromUserId) {
-      this.logger.log(`openid ${identity.openid} moved from user ${result.movedFromUserId} (no other identity) to ${userId}`);
+      this.logger.log(
+        `openid ${identity.openid} moved from user ${result.movedFromUserId} (no other identity) to ${userId}`,
+      );
     } else {
       this.logger.log(`openid ${identity.openid} bound to user ${userId}`);
     }
