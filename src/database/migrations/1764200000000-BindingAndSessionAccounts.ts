@@ -6,8 +6,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * it logged in through, so that `/miniprogram/phone` uses that mini-program (null: a session from before, which is
  * taken as the default mini-program's).
  */
-export class BindingAndSessionAccounts1764100000000 implements MigrationInterface {
-  name = 'BindingAndSessionAccounts1764100000000';
+export class BindingAndSessionAccounts1764200000000 implements MigrationInterface {
+  name = 'BindingAndSessionAccounts1764200000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE oauth_states ADD COLUMN bind_user_id uuid`);
