@@ -121,6 +121,8 @@ async function main(): Promise<void> {
       `  curl -s -XPOST "${service}/admin/auto-replies?appid=${brand.appid}" ${admin} ${json} -d '{"match":"exact","keyword":"你好","reply":{"type":"text","content":"第二个公众号向你问好"}}'`,
       `  WEBHOOK_URL=${service}/wechat/webhook/${brand.appid} WECHAT_OA_TOKEN=${brand.token} WECHAT_OA_APPID=${brand.appid} WECHAT_OA_AES_KEY=${brand.aesKey} npm run wechat:send -- text "你好"`,
       `  (a code for the second mini-program: curl -s -XPOST ${emulator}/__control/jscode ${json} -d '{"appid":"${shop.appid}"}')`,
+      'A wx.config signature for an H5 page of this host (JSSDK_ALLOWED_HOSTS):',
+      `  curl -s "${service}/jssdk/config?url=${encodeURIComponent(`${service}/page?x=1`)}"`,
       'H5 login in a browser: open',
       `  ${service}/  and click 微信登录 (the emulator shows WeChat's 允许 / 拒绝 page)`,
       'Ctrl-C stops both.',

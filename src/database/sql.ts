@@ -27,6 +27,7 @@ interface RawPool {
  *
  * - `rows(sql, params)`: one statement on the pool, outside any transaction (autocommit).
  * - `prepared(name, sql, params)`: the same as a named prepared statement on node-postgres, for the hot paths.
+ * - `withLock(key, work)`: runs `work` holding a lock on `key` across every process of the database (see below).
  * - `transaction(work)`: runs `work` in one transaction at the database's default isolation (READ COMMITTED), committed when it
  *   resolves and rolled back when it throws; its `tx.rows` run inside it. Locks a caller needs (e.g.
  *   `pg_advisory_xact_lock`) are statements the caller runs first through `tx`.
@@ -41,6 +42,9 @@ interface RawPool {
  */
 @Injectable()
 export class Sql implements SqlTx {
+  /** The embedded database's locks (see `withLock`): the tail of each key's queue. */
+  private readonly locks = new Map<string, Promise<void>>();
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -69,6 +73,36 @@ export class Sql implements SqlTx {
   /** Runs `work` in one transaction on one connection; see the class comment. */
   transaction<T>(work: (tx: SqlTx) => Promise<T>): Promise<T> {
     return this.dataSource.transaction((manager) => work(new TransactionSql(manager.queryRunner!)));
+  }
+
+  /**
+   * Runs `work` while holding a lock on `key`, so that of every process sharing the database one at a time runs it
+   * (e.g. one WeChat fetch per appid). On PostgreSQL: a transaction holding `pg_advisory_xact_lock(hashtext(key))`,
+   * released at commit or rollback, also when the process dies; `work`'s `tx` runs in it. On the embedded database
+   * (one process, one session): an in-process lock, and `tx` runs each statement on its own — holding the single
+   * session in a transaction while `work` needs another statement elsewhere (a ticket fetch reading the access token
+   * it needs) would wait for itself.
+   */
+  withLock<T>(key: string, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    if ((this.dataSource.driver as unknown as { master?: unknown }).master instanceof Pool) {
+      return this.transaction(async (tx) => {
+        await tx.rows('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
+        return work(tx);
+      });
+    }
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.then(() => work(this));
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(key, tail);
+    void tail.then(() => {
+      if (this.locks.get(key) === tail) {
+        this.locks.delete(key);
+      }
+    });
+    return run;
   }
 }
 

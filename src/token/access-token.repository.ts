@@ -58,15 +58,12 @@ export class AccessTokenRepository {
   }
 
   /**
-   * Runs `work` in a transaction holding a PostgreSQL advisory lock for this appid and kind, so that of all instances
-   * only one fetches at a time; the others wait and then find the stored row fresh. The lock is released at commit or
-   * rollback, also when the process dies.
+   * Runs `work` holding the fetch lock of this appid and kind (`Sql.withLock`: a PostgreSQL advisory lock, released
+   * at commit or rollback, also when the process dies), so that of all instances only one fetches at a time; the
+   * others wait and then find the stored row fresh.
    */
   withFetchLock<T>(kind: CredentialKind, appid: string, work: (tx: SqlTx) => Promise<T>): Promise<T> {
-    return this.sql.transaction(async (tx) => {
-      await tx.rows(`SELECT pg_advisory_xact_lock(hashtext($1))`, [credentialKey(kind, appid)]);
-      return work(tx);
-    });
+    return this.sql.withLock(credentialKey(kind, appid), work);
   }
 
   /** Stores the new token or ticket and announces its hash, in `tx`. `forced` counts a force_refresh. */

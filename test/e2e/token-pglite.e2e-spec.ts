@@ -56,4 +56,22 @@ describe('Token store on embedded PGlite (e2e)', () => {
     expect(await tokenOf()).toBe(before);
     expect(h.fake.callCount('/cgi-bin/stable_token')).toBe(1);
   });
+
+  it('should sign a wx.config on a cold cache, fetching the ticket and the access token it needs once', async () => {
+    // The ticket fetch needs the access token; on the single-session embedded database a fetch lock held as a
+    // transaction would wait for itself (the access-token read) and hang every later query.
+    await h.app.get(Sql).rows(`DELETE FROM access_tokens`);
+    // An account change drops this instance's memory copies of the account's token and ticket: a cold cache.
+    await h.app.get(Sql).rows(...ChangeFeed.notifySql({ topic: 'account', key: OA_APP.appid }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    h.fake.resetCalls();
+    const url = 'http://localhost:3000/page?x=1';
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => request(h.app.getHttpServer()).get('/jssdk/config').query({ url }).timeout(5000)),
+    );
+    expect(answers.map((res) => res.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(h.fake.callCount('/cgi-bin/ticket/getticket')).toBe(1);
+    expect(h.fake.callCount('/cgi-bin/stable_token')).toBe(1);
+    await tokenOf();
+  });
 });
