@@ -220,7 +220,7 @@ export class QrLoginService {
     return {
       kind: 'ask',
       id: attempt.id,
-      accountName: account.name ?? '公众号',
+      accountName: account.name ?? attempt.appid,
       createdAt: attempt.createdAt,
       csrf: this.csrfToken(attempt.id, sessionToken!),
     };
