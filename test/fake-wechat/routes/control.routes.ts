@@ -29,7 +29,8 @@ const APP_KINDS: readonly FakeApp['kind'][] = ['official_account', 'mini_program
  * - `POST jssdk/verify` `{appId, timestamp, nonceStr, signature, url}`: would WeChat accept this `wx.config`?
  * - `POST apps` `{appid, secret, kind}`: registers (or replaces) an app at run time; `GET apps` lists them.
  * - `POST server` `{appid, url, token, aesKey?, mode?, originalId?}`: an account's 服务器配置 (where its events go).
- * - `POST scan` `{ticket | url | scene (+ appid), openid?, as?: auto|scan|subscribe, server?}`: a user scans a QR
+ * - `POST scan` `{ticket | url | latest: true | scene (+ appid), openid?, as?: auto|scan|subscribe, server?}`: a user
+ *   scans a QR
  *   code; the `SCAN` or `subscribe` event goes to the account's server, signed (and encrypted) as WeChat does, and
  *   the answer is `{event, appid, scene, openid, status, reply}` (reply decrypted). A first scan by an openid follows
  *   (subscribe), later ones are SCAN. An expired ticket → 410, nothing sent. `GET qrcodes?appid=…`: issued codes,

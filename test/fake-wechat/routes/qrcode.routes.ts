@@ -106,6 +106,8 @@ export interface ScanSpec {
   /** The code scanned, by its ticket or its url; or, to scan a code WeChat never issued, `scene` and `appid`. */
   ticket?: string;
   url?: string;
+  /** The newest code issued (of `appid`, when given): what a person would scan off the screen just opened. */
+  latest?: boolean;
   scene?: string;
   appid?: string;
   /** Who scans. Default `o-scanner-0001`. */
@@ -130,8 +132,13 @@ export async function scanQrCode(fake: FakeWeChat, spec: ScanSpec): Promise<Scan
   let appid: string | undefined = spec.appid;
   let scene: string | undefined = spec.scene;
   let ticket: string | undefined;
-  if (spec.ticket !== undefined || spec.url !== undefined) {
-    const issued = spec.ticket !== undefined ? state.byTicket.get(spec.ticket) : state.byUrl.get(spec.url!);
+  if (spec.ticket !== undefined || spec.url !== undefined || spec.latest) {
+    const issued =
+      spec.ticket !== undefined
+        ? state.byTicket.get(spec.ticket)
+        : spec.url !== undefined
+          ? state.byUrl.get(spec.url)
+          : [...state.byTicket.values()].filter((code) => !spec.appid || code.appid === spec.appid).at(-1);
     if (!issued) {
       return { ok: false, status: 404, error: 'WeChat issued no such QR code' };
     }
@@ -227,6 +234,7 @@ export function registerQrCodeRoutes(fake: FakeWeChat): void {
     const result = await scanQrCode(fake, {
       ticket: str(spec.ticket),
       url: str(spec.url),
+      latest: spec.latest === true,
       scene: str(spec.scene),
       appid: str(spec.appid),
       openid: str(spec.openid),
