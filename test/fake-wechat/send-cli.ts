@@ -14,8 +14,8 @@ Kinds:
   location-event          event <Event>  (any other event, kept raw)
 
   scan and subscribe take a scene (up to 64 characters) or the ticket of a QR code the emulator issued (longer):
-  the ticket is looked up at --emulator for its scene, e.g. the login QR code of /login:
-  npm run wechat:send -- scan "$(curl -s $EMULATOR/__control/qrcodes | jq -r '.qrcodes[0].ticket')"
+  the ticket is looked up at --emulator for its scene. The login QR code /login shows is the newest one listed by
+  GET <emulator>/__control/qrcodes (or scan it with POST <emulator>/__control/scan {"latest":true}).
 
 Flags (each falls back to the environment, then .env):
   --url <webhook URL>     WEBHOOK_URL, else http://localhost:$PORT/wechat/webhook
