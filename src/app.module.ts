@@ -10,6 +10,7 @@ import { JssdkModule } from 'src/jssdk/jssdk.module';
 import { LoggingModule } from 'src/logging/logging.module';
 import { MiniProgramModule } from 'src/mini-program/mini-program.module';
 import { OAuthModule } from 'src/oauth/oauth.module';
+import { QrLoginModule } from 'src/qr-login/qr-login.module';
 import { TokenModule } from 'src/token/token.module';
 import { WebhookModule } from 'src/webhook/webhook.module';
 
@@ -42,6 +43,7 @@ export class AppModule {
         WebhookModule,
         OAuthModule,
         JssdkModule,
+        QrLoginModule,
       ],
     };
   }

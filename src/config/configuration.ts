@@ -18,6 +18,8 @@ export interface AppConfig {
    * a bare host means its scheme's default port). Default: the host and port of PUBLIC_BASE_URL.
    */
   jssdkAllowedHosts: string[];
+  /** Scan-to-login: `tap` asks the phone to confirm, `scan` logs in on the scan itself. */
+  qrLoginConfirm: 'tap' | 'scan';
 }
 
 export interface DatabaseConfig {
@@ -94,6 +96,7 @@ export function buildConfiguration(env: EnvironmentVariables): Configuration {
       sessionTtlSeconds: env.SESSION_TTL_SECONDS ?? 2592000,
       logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'warn' : 'info'),
       jssdkAllowedHosts: jssdkAllowedHosts(env, publicBaseUrl),
+      qrLoginConfirm: env.QR_LOGIN_CONFIRM === 'scan' ? 'scan' : 'tap',
     },
     database: {
       url: env.DATABASE_URL,

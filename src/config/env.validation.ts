@@ -140,6 +140,10 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
+
+  @IsOptional()
+  @IsIn(['tap', 'scan'], { message: 'must be tap (confirm on the phone) or scan (the scan logs in)' })
+  QR_LOGIN_CONFIRM?: string;
 }
 
 const NUMERIC = new Set(['PORT', 'SESSION_TTL_SECONDS', 'WECHAT_HTTP_TIMEOUT_MS']);

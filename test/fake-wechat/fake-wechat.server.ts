@@ -5,6 +5,7 @@ import { registerControlRoutes } from 'test/fake-wechat/routes/control.routes';
 import { registerMenuRoutes } from 'test/fake-wechat/routes/menu.routes';
 import { registerMiniProgramRoutes } from 'test/fake-wechat/routes/mini-program.routes';
 import { registerOAuthRoutes } from 'test/fake-wechat/routes/oauth.routes';
+import { registerQrCodeRoutes } from 'test/fake-wechat/routes/qrcode.routes';
 import { registerTicketRoutes } from 'test/fake-wechat/routes/ticket.routes';
 import { registerTokenRoutes } from 'test/fake-wechat/routes/token.routes';
 
@@ -90,6 +91,7 @@ export class FakeWeChat {
     registerOAuthRoutes(this);
     registerControlRoutes(this);
     registerMenuRoutes(this);
+    registerQrCodeRoutes(this);
   }
 
   /** Adds an app (or replaces the one with its appid), as if it had been registered with WeChat. */

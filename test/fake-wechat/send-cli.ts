@@ -10,8 +10,12 @@ EncodingAESKey in compat/safe mode, retried up to 3 times when no answer comes w
 Kinds:
   text <content>          image          voice [recognition]      video       shortvideo
   location                link           subscribe [scene]        unsubscribe
-  scan <scene>            click <EventKey>                        view <url>
+  scan <ticket|scene>     click <EventKey>                        view <url>
   location-event          event <Event>  (any other event, kept raw)
+
+  scan and subscribe take a scene (up to 64 characters) or the ticket of a QR code the emulator issued (longer):
+  the ticket is looked up at --emulator for its scene. The login QR code /login shows is the newest one listed by
+  GET <emulator>/__control/qrcodes (or scan it with POST <emulator>/__control/scan {"latest":true}).
 
 Flags (each falls back to the environment, then .env):
   --url <webhook URL>     WEBHOOK_URL, else http://localhost:$PORT/wechat/webhook
@@ -23,6 +27,7 @@ Flags (each falls back to the environment, then .env):
   --to <gh id>            default gh_emulator0001
   --msg-id <id>           resend a given MsgId (to see a retry get the same reply)
   --create-time <unix s>  for events: the same time makes a retry of the same event
+  --emulator <url>        EMULATOR_URL, else http://127.0.0.1:4000 (to look a ticket up)
 `;
 
 function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string> } {
@@ -43,11 +48,26 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Record<string
   return { positional, flags };
 }
 
+/** WeChat's scenes are at most 64 characters; its tickets are longer. */
+const isTicket = (value: string | undefined): value is string => value !== undefined && value.length > 64;
+
+/** The scene of a ticket the emulator issued. */
+async function sceneOfTicket(emulator: string, ticket: string): Promise<string> {
+  const res = await fetch(`${emulator}/__control/qrcodes`);
+  const { qrcodes } = (await res.json()) as { qrcodes: { ticket: string; scene: string }[] };
+  const code = qrcodes.find((each) => each.ticket === ticket);
+  if (!code) {
+    throw new Error(`the emulator at ${emulator} issued no QR code with this ticket`);
+  }
+  return code.scene;
+}
+
 function buildMessage(
   kind: string,
   value: string | undefined,
-  spec: { from: string; to: string; createTime?: number; msgId?: string },
+  spec: { from: string; to: string; createTime?: number; msgId?: string; ticket?: string },
 ): string {
+  const ticket = spec.ticket ?? 'gQEm8DwAAAAAAAAAAS5odHRwOi8v';
   const event = (name: string, extra: Fields = {}) => wechatMessages.event(name, extra, spec);
   switch (kind) {
     case 'text':
@@ -64,11 +84,11 @@ function buildMessage(
     case 'link':
       return wechatMessages.link(spec);
     case 'subscribe':
-      return event('subscribe', value ? { EventKey: `qrscene_${value}`, Ticket: 'gQEm8DwAAAAAAAAAAS5odHRwOi8v' } : {});
+      return event('subscribe', value ? { EventKey: `qrscene_${value}`, Ticket: ticket } : {});
     case 'unsubscribe':
       return event('unsubscribe');
     case 'scan':
-      return event('SCAN', { EventKey: value ?? '1', Ticket: 'gQEm8DwAAAAAAAAAAS5odHRwOi8v' });
+      return event('SCAN', { EventKey: value ?? '1', Ticket: ticket });
     case 'click':
       return event('CLICK', { EventKey: value ?? 'V1001_TODAY_MUSIC' });
     case 'view':
@@ -87,7 +107,7 @@ async function main(): Promise<void> {
     process.loadEnvFile('.env');
   }
   const { positional, flags } = parseArgs(process.argv.slice(2));
-  const [kind, value] = positional;
+  const [kind, given] = positional;
   if (!kind || kind === 'help' || 'help' in flags) {
     process.stdout.write(USAGE);
     process.exitCode = kind ? 0 : 1;
@@ -104,7 +124,11 @@ async function main(): Promise<void> {
     throw new Error('--mode is plain, compat or safe');
   }
   const url = flags.url ?? env.WEBHOOK_URL ?? `http://localhost:${env.PORT ?? 3000}/wechat/webhook`;
+  const byTicket = (kind === 'scan' || kind === 'subscribe') && isTicket(given);
+  const emulator = (flags.emulator ?? env.EMULATOR_URL ?? 'http://127.0.0.1:4000').replace(/\/+$/, '');
+  const value = byTicket ? await sceneOfTicket(emulator, given) : given;
   const xml = buildMessage(kind, value, {
+    ticket: byTicket ? given : undefined,
     from: flags.from ?? 'o-emulator-user',
     to: flags.to ?? 'gh_emulator0001',
     createTime: flags['create-time'] ? Number(flags['create-time']) : undefined,

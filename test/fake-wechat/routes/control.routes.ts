@@ -28,6 +28,13 @@ const APP_KINDS: readonly FakeApp['kind'][] = ['official_account', 'mini_program
  *   current; the next getticket issues a new one. `GET tickets?appid=…[&type=…]`: the app's current tickets.
  * - `POST jssdk/verify` `{appId, timestamp, nonceStr, signature, url}`: would WeChat accept this `wx.config`?
  * - `POST apps` `{appid, secret, kind}`: registers (or replaces) an app at run time; `GET apps` lists them.
+ * - `POST server` `{appid, url, token, aesKey?, mode?, originalId?}`: an account's 服务器配置 (where its events go).
+ * - `POST scan` `{ticket | url | latest: true | scene (+ appid), openid?, as?: auto|scan|subscribe, server?}`: a user
+ *   scans a QR
+ *   code; the `SCAN` or `subscribe` event goes to the account's server, signed (and encrypted) as WeChat does, and
+ *   the answer is `{event, appid, scene, openid, status, reply}` (reply decrypted). A first scan by an openid follows
+ *   (subscribe), later ones are SCAN. An expired ticket → 410, nothing sent. `GET qrcodes?appid=…`: issued codes,
+ *   newest first. (qrcode.routes.ts)
  * - `GET calls`: calls per path; `POST reset`: forgets calls and faults. OAuth controls: `oauth.routes.ts`.
  */
 export function registerControlRoutes(fake: FakeWeChat): void {
