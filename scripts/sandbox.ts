@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DEMO_APPS, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
+import { qrState } from 'test/fake-wechat/routes/qrcode.routes';
 import { buildService } from 'test/support/service-process';
 
 /**
@@ -90,6 +91,12 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await addSecondAccounts(service);
+  // Where the emulator's "phone" delivers its scans: the default official account's webhook, signed and sealed.
+  qrState(fake).servers.set(SANDBOX_ENV.WECHAT_OA_APPID, {
+    url: `${service}/wechat/webhook`,
+    token: SANDBOX_ENV.WECHAT_OA_TOKEN,
+    aesKey: SANDBOX_ENV.WECHAT_OA_AES_KEY,
+  });
   const code = prepareLoginCode(fake, { openid: 'o-sandbox-user' });
   const [brand, shop] = SECOND_ACCOUNTS;
   const shopCode = prepareLoginCode(fake, { openid: 'o-sandbox-shopper', appid: shop.appid });
@@ -123,6 +130,13 @@ async function main(): Promise<void> {
       `  (a code for the second mini-program: curl -s -XPOST ${emulator}/__control/jscode ${json} -d '{"appid":"${shop.appid}"}')`,
       'A wx.config signature for an H5 page of this host (JSSDK_ALLOWED_HOSTS):',
       `  curl -s "${service}/jssdk/config?url=${encodeURIComponent(`${service}/page?x=1`)}"`,
+      'PC scan-to-login (扫码登录) in a browser:',
+      `  1. open ${service}/login?returnTo=/  — the QR code, 请用微信扫码`,
+      `  2. the phone scans it:  curl -s -XPOST ${emulator}/__control/scan ${json} -d '{"latest":true,"openid":"o-sandbox-phone"}'`,
+      '     (the reply holds the 确认登录 link; the desktop now reads 已扫码，请在手机上确认)',
+      `     or: npm run wechat:send -- scan <ticket from ${emulator}/__control/qrcodes>`,
+      "  3. open that link in a phone-sized window, pass WeChat's page, tap 确认登录: the desktop lands on / logged in",
+      '  (QR_LOGIN_CONFIRM=scan skips step 3)',
       'H5 login in a browser: open',
       `  ${service}/  and click 微信登录 (the emulator shows WeChat's 允许 / 拒绝 page)`,
       'Ctrl-C stops both.',
