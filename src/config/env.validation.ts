@@ -107,7 +107,9 @@ export class EnvironmentVariables {
   @Matches(/^https?:\/\/[^\s/?#]+(:\d+)?(\/[^\s#]*)?$/, { message: 'must be an http(s):// URL without a #fragment' })
   WECHAT_OA_FORWARD_URL?: string;
 
-  @ValidateIf((env: EnvironmentVariables) => env.WECHAT_OA_FORWARD_URL !== undefined || env.FORWARD_SECRET !== undefined)
+  @ValidateIf(
+    (env: EnvironmentVariables) => env.WECHAT_OA_FORWARD_URL !== undefined || env.FORWARD_SECRET !== undefined,
+  )
   @Matches(/^\S{16,}$/, {
     message: 'must be at least 16 characters without spaces; required when WECHAT_OA_FORWARD_URL is set',
   })
