@@ -29,6 +29,9 @@ const APP_KINDS: readonly FakeApp['kind'][] = ['official_account', 'mini_program
  * - `POST jssdk/verify` `{appId, timestamp, nonceStr, signature, url}`: would WeChat accept this `wx.config`?
  * - `POST apps` `{appid, secret, kind}`: registers (or replaces) an app at run time; `GET apps` lists them.
  * - `GET calls`: calls per path; `POST reset`: forgets calls and faults. OAuth controls: `oauth.routes.ts`.
+ * - `POST message-refusal` `{touser, errcode|null}`: every message to `touser` is refused with `errcode` (43004,
+ *   43101, 45015, 40003, 40037, 47003, 45009…) until set to null; `GET messages?touser=…`: the messages accepted
+ *   (`message.routes.ts`).
  */
 export function registerControlRoutes(fake: FakeWeChat): void {
   fake.route('POST', '/__control/jscode', ({ body }) => {
