@@ -49,7 +49,11 @@ export class TeamBackend {
   behaviour: (forward: Record<string, unknown>) => BackendAnswer = echoBehaviour;
   private server?: Server;
 
-  constructor(private readonly secret: string) {}
+  /** `keepReceived` false: remember nothing (a long benchmark run). */
+  constructor(
+    private readonly secret: string,
+    private readonly keepReceived = true,
+  ) {}
 
   get url(): string {
     const address = this.server?.address() as AddressInfo | null;
@@ -61,6 +65,12 @@ export class TeamBackend {
 
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
     this.server = createServer((req, res) => {
+      if (req.method === 'GET') {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ received: this.received.length }));
+        return;
+      }
       void this.read(req).then(async (raw) => {
         const signature = req.headers['x-signature'] as string | undefined;
         const signatureValid = verifyForwardSignature(this.secret, raw, signature);
@@ -70,7 +80,9 @@ export class TeamBackend {
         } catch {
           body = {};
         }
-        this.received.push({ body, raw: raw.toString('utf8'), signature, signatureValid, at: Date.now() });
+        if (this.keepReceived) {
+          this.received.push({ body, raw: raw.toString('utf8'), signature, signatureValid, at: Date.now() });
+        }
         if (!signatureValid) {
           res.writeHead(401).end();
           return;
