@@ -8,6 +8,7 @@ import { AccountsModule } from 'src/accounts/accounts.module';
 import { IdentityModule } from 'src/identity/identity.module';
 import { JssdkModule } from 'src/jssdk/jssdk.module';
 import { LoggingModule } from 'src/logging/logging.module';
+import { MessagingModule } from 'src/messaging/messaging.module';
 import { MiniProgramModule } from 'src/mini-program/mini-program.module';
 import { OAuthModule } from 'src/oauth/oauth.module';
 import { QrLoginModule } from 'src/qr-login/qr-login.module';
@@ -44,6 +45,7 @@ export class AppModule {
         OAuthModule,
         JssdkModule,
         QrLoginModule,
+        MessagingModule,
       ],
     };
   }

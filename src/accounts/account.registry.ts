@@ -22,6 +22,7 @@ function envOfficialAccount(wechat: WeChatConfig): OfficialAccount {
     aesKeys: [oa.aesKey, oa.aesKeyPrevious].filter((key): key is string => Boolean(key)),
     welcomeText: oa.welcomeText,
     domainVerify: oa.domainVerify,
+    forwardUrl: oa.forwardUrl,
     createdAt: null,
     updatedAt: null,
   };

@@ -20,6 +20,7 @@ const PREVIOUS_AES_KEY_MS = 24 * 60 * 60 * 1000;
 @Injectable()
 export class AccountsAdminService {
   private readonly publicBaseUrl: string;
+  private readonly forwardSecretSet: boolean;
 
   constructor(
     private readonly registry: AccountRegistry,
@@ -28,6 +29,7 @@ export class AccountsAdminService {
     config: ConfigService<Configuration, true>,
   ) {
     this.publicBaseUrl = config.get('app', { infer: true }).publicBaseUrl;
+    this.forwardSecretSet = Boolean(config.get('messaging', { infer: true }).forwardSecret);
   }
 
   list(): AccountViewDto[] {
@@ -42,6 +44,7 @@ export class AccountsAdminService {
     if (dto.kind === 'mini_program') {
       this.refuseOfficialAccountFields(dto);
     }
+    this.refuseUnsignedForwarding(dto);
     if (this.registry.find(dto.appid)) {
       throw this.conflict(dto.appid);
     }
@@ -67,6 +70,7 @@ export class AccountsAdminService {
     if (account.kind === 'mini_program') {
       this.refuseOfficialAccountFields(dto);
     }
+    this.refuseUnsignedForwarding(dto);
     const changes: Partial<AccountColumns> = {
       name: dto.name,
       secretSealed: dto.secret === undefined ? undefined : this.sealer.seal(dto.secret),
@@ -127,6 +131,13 @@ export class AccountsAdminService {
     const given = OFFICIAL_ACCOUNT_FIELDS.find((field) => dto[field] !== undefined && dto[field] !== null);
     if (given) {
       throw AppException.badRequest(`${given} is only for official accounts`);
+    }
+  }
+
+  /** Forwards are always signed: a forwardUrl waits for FORWARD_SECRET (which the backend checks them with). */
+  private refuseUnsignedForwarding(dto: CreateAccountDto | UpdateAccountDto): void {
+    if (dto.forwardUrl && !this.forwardSecretSet) {
+      throw AppException.badRequest('forwardUrl needs FORWARD_SECRET set on the service: forwards are always signed.');
     }
   }
 

@@ -35,6 +35,8 @@ export interface OfficialAccountConfig {
   aesKeyPrevious?: string;
   welcomeText: string;
   domainVerify?: string;
+  /** WECHAT_OA_FORWARD_URL: where the default official account's messages are forwarded. */
+  forwardUrl?: string;
 }
 
 export interface MiniProgramConfig {
@@ -50,10 +52,18 @@ export interface WeChatConfig {
   mp: MiniProgramConfig;
 }
 
+export interface MessagingConfig {
+  /** FORWARD_SECRET: the HMAC key of `X-Signature` on forwards; unset: nothing is forwarded. */
+  forwardSecret?: string;
+  forwardReplyWaitMs: number;
+  retentionDays: number;
+}
+
 export interface Configuration {
   app: AppConfig;
   database: DatabaseConfig;
   wechat: WeChatConfig;
+  messaging: MessagingConfig;
 }
 
 function decodeKey(raw: string): Buffer {
@@ -114,11 +124,17 @@ export function buildConfiguration(env: EnvironmentVariables): Configuration {
         aesKeyPrevious: env.WECHAT_OA_AES_KEY_PREVIOUS,
         welcomeText: env.WECHAT_OA_WELCOME_TEXT ?? '感谢关注！',
         domainVerify: env.WECHAT_OA_DOMAIN_VERIFY,
+        forwardUrl: env.WECHAT_OA_FORWARD_URL,
       },
       mp: {
         appId: env.WECHAT_MP_APPID,
         secret: env.WECHAT_MP_SECRET,
       },
+    },
+    messaging: {
+      forwardSecret: env.FORWARD_SECRET,
+      forwardReplyWaitMs: env.FORWARD_REPLY_WAIT_MS ?? 3000,
+      retentionDays: env.MESSAGE_RETENTION_DAYS ?? 30,
     },
   };
 }

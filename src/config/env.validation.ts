@@ -104,6 +104,29 @@ export class EnvironmentVariables {
   WECHAT_OA_DOMAIN_VERIFY?: string;
 
   @IsOptional()
+  @Matches(/^https?:\/\/[^\s/?#]+(:\d+)?(\/[^\s#]*)?$/, { message: 'must be an http(s):// URL without a #fragment' })
+  WECHAT_OA_FORWARD_URL?: string;
+
+  @ValidateIf(
+    (env: EnvironmentVariables) => env.WECHAT_OA_FORWARD_URL !== undefined || env.FORWARD_SECRET !== undefined,
+  )
+  @Matches(/^\S{16,}$/, {
+    message: 'must be at least 16 characters without spaces; required when WECHAT_OA_FORWARD_URL is set',
+  })
+  FORWARD_SECRET?: string;
+
+  @IsOptional()
+  @Min(0)
+  @Max(4000)
+  @IsInt({ message: '$property must be a whole number' })
+  FORWARD_REPLY_WAIT_MS?: number;
+
+  @IsOptional()
+  @Min(1)
+  @IsInt({ message: '$property must be a whole number' })
+  MESSAGE_RETENTION_DAYS?: number;
+
+  @IsOptional()
   @Matches(/^wx[0-9a-zA-Z]{6,32}$/, { message: 'must be an AppID such as wx1234567890abcdef' })
   WECHAT_MP_APPID?: string;
 
@@ -146,7 +169,13 @@ export class EnvironmentVariables {
   QR_LOGIN_CONFIRM?: string;
 }
 
-const NUMERIC = new Set(['PORT', 'SESSION_TTL_SECONDS', 'WECHAT_HTTP_TIMEOUT_MS']);
+const NUMERIC = new Set([
+  'PORT',
+  'SESSION_TTL_SECONDS',
+  'WECHAT_HTTP_TIMEOUT_MS',
+  'FORWARD_REPLY_WAIT_MS',
+  'MESSAGE_RETENTION_DAYS',
+]);
 
 /**
  * Validates the environment; throws one line naming the first bad variable.

@@ -2,11 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
 import { OfficialAccount, requireFields } from 'src/accounts/account';
 import { AppException } from 'src/common/errors/app-exception';
+import type { WebhookContext } from 'src/webhook/handlers/message-handler';
 import { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
 import { InboundMessageRepository, InboundRecord } from 'src/webhook/inbound-message.repository';
 import { MessageCipher, MessageCipherError } from 'src/wechat/crypto/message-cipher';
 import { dedupeKey, InboundMessage, InboundMessageError, parseInbound } from 'src/wechat/messages/inbound-message';
-import { buildEncryptedEnvelope, buildReply } from 'src/wechat/messages/reply';
+import { buildEncryptedEnvelope, buildReply, Reply } from 'src/wechat/messages/reply';
 import { parseXml, refuseDeclarations, XmlError } from 'src/wechat/xml/xml.codec';
 
 /** WeChat gives up after 5 s; the answer leaves by this point, whatever is still running. */
@@ -182,36 +183,41 @@ export class WebhookService {
       fields: message.raw,
       encrypted,
     };
-    if (!this.pipeline.changesState(message)) {
+    const context: WebhookContext = { account, deadline: deadline - SETTLE_MARGIN_MS };
+    if (!this.pipeline.changesState(message, context)) {
       // Nothing changes: work the reply out first and record it with the message in one statement. A retry works it
       // out again, but gets the reply that was recorded.
-      const claim = await this.messages.claim(record, await this.runHandlers(account, message, deadline));
+      const claim = await this.messages.claim(record, await this.runHandlers(message, context));
       return claim.claimed ? (claim.reply ?? SUCCESS) : (claim.reply ?? (await this.awaitReply(record, deadline)));
     }
     const claim = await this.messages.claim(record);
     if (!claim.claimed) {
       return claim.reply ?? (await this.awaitReply(record, deadline));
     }
-    return this.messages.settleReply(record, await this.runHandlers(account, message, deadline));
+    return this.messages.settleReply(record, await this.runHandlers(message, context));
   }
 
-  /** The pipeline's reply XML, or `success` when it has nothing to say, fails, or is not done in time. */
-  private async runHandlers(account: OfficialAccount, message: InboundMessage, deadline: number): Promise<string> {
-    const work = this.pipeline.run(message, { account }).then((reply) =>
-      reply
+  /**
+   * The pipeline's reply XML, or `success` when it has nothing to say, fails, or is not done in time. A reply the
+   * pipeline produces after that goes to the late-reply taker (a customer-service message), not to the void.
+   */
+  private async runHandlers(message: InboundMessage, context: WebhookContext): Promise<string> {
+    const work = this.pipeline.run(message, context);
+    try {
+      const outcome = await withDeadline<Reply | null>(work, context.deadline! - Date.now(), null);
+      if (outcome.late) {
+        work
+          .then((reply) => (reply ? this.pipeline.deliverLate(reply, message, context) : false))
+          .catch((error: unknown) => this.logger.error(`A late handler failed: ${String(error)}`));
+      }
+      const reply = outcome.value;
+      return reply
         ? buildReply(reply, {
             toUserName: message.fromUserName,
             fromUserName: message.toUserName,
             createTime: Math.floor(Date.now() / 1000),
           })
-        : SUCCESS,
-    );
-    try {
-      const outcome = await withDeadline(work, deadline - SETTLE_MARGIN_MS - Date.now(), SUCCESS);
-      if (outcome.late) {
-        work.catch((error: unknown) => this.logger.error(`A late handler failed: ${String(error)}`));
-      }
-      return outcome.value;
+        : SUCCESS;
     } catch (error) {
       this.logger.error(
         `Handlers failed on ${dedupeKey(message)}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,

@@ -3,6 +3,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { AddressInfo } from 'node:net';
 import { registerControlRoutes } from 'test/fake-wechat/routes/control.routes';
 import { registerMenuRoutes } from 'test/fake-wechat/routes/menu.routes';
+import { registerMessageRoutes } from 'test/fake-wechat/routes/message.routes';
 import { registerMiniProgramRoutes } from 'test/fake-wechat/routes/mini-program.routes';
 import { registerOAuthRoutes } from 'test/fake-wechat/routes/oauth.routes';
 import { registerQrCodeRoutes } from 'test/fake-wechat/routes/qrcode.routes';
@@ -92,6 +93,7 @@ export class FakeWeChat {
     registerControlRoutes(this);
     registerMenuRoutes(this);
     registerQrCodeRoutes(this);
+    registerMessageRoutes(this);
   }
 
   /** Adds an app (or replaces the one with its appid), as if it had been registered with WeChat. */

@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'outside_window'
   | 'managed_by_env'
   | 'payload_too_large'
   | 'unsupported_media_type'

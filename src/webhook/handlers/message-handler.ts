@@ -6,6 +6,11 @@ import type { Reply } from 'src/wechat/messages/reply';
 /** What a step knows of the delivery besides the message: the official account it came to. */
 export interface WebhookContext {
   readonly account: OfficialAccount;
+  /**
+   * When a step's answer must be ready (epoch ms), WeChat's deadline less the margin for storing the reply; a step
+   * that waits on something slow (the team's backend) waits no longer. Unset outside a delivery.
+   */
+  readonly deadline?: number;
 }
 
 /** The next handler of the pipeline; the end of the pipeline answers null (= `success`). */
@@ -20,8 +25,10 @@ export interface MessageHandler<M extends InboundMessage = InboundMessage> {
   /**
    * The messages this step handles (`M`, best written as a type guard); the others pass it by without `handle`
    * being called. Left out: every message. With `mutates`, this is also what tells which messages change state.
+   * `context` is the delivery's (always given by the webhook; a step that depends on the account says false
+   * without one).
    */
-  accepts?(message: InboundMessage): boolean;
+  accepts?(message: InboundMessage, context?: WebhookContext): boolean;
   handle(message: M, next: NextHandler, context: WebhookContext): Promise<Reply | null>;
 }
 
@@ -38,6 +45,23 @@ export interface WebhookStepOptions {
    * out first and recorded with the message in one statement.
    */
   mutates: boolean;
+}
+
+/**
+ * What becomes of a reply the pipeline produced after the delivery was answered `success` (it missed WeChat's
+ * deadline): a provider of any module marked `@WebhookLateReply()` takes it (the messaging module sends it as a
+ * customer-service message). Without one, a late reply is dropped, as before.
+ */
+export interface LateReplyHandler {
+  deliverLate(reply: Reply, message: InboundMessage, context: WebhookContext): Promise<void>;
+}
+
+/** The discoverable metadata behind `@WebhookLateReply()`. */
+export const WebhookLateReplyMetadata = DiscoveryService.createDecorator<Record<string, never>>();
+
+/** Makes a provider (an `@Injectable()` LateReplyHandler) the taker of late replies. */
+export function WebhookLateReply(): ClassDecorator {
+  return WebhookLateReplyMetadata({});
 }
 
 /** The discoverable metadata behind `@WebhookStep()`. */
@@ -59,7 +83,7 @@ export function runPipeline(
       return Promise.resolve(null);
     }
     const handler = handlers[index];
-    return handler.accepts === undefined || handler.accepts(message)
+    return handler.accepts === undefined || handler.accepts(message, context)
       ? handler.handle(message, () => step(index + 1), context)
       : step(index + 1);
   };

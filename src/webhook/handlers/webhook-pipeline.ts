@@ -1,6 +1,13 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { MessageHandler, runPipeline, WebhookContext, WebhookStepMetadata } from 'src/webhook/handlers/message-handler';
+import {
+  LateReplyHandler,
+  MessageHandler,
+  runPipeline,
+  WebhookContext,
+  WebhookLateReplyMetadata,
+  WebhookStepMetadata,
+} from 'src/webhook/handlers/message-handler';
 import type { InboundMessage } from 'src/wechat/messages/inbound-message';
 import type { Reply } from 'src/wechat/messages/reply';
 
@@ -21,6 +28,7 @@ export class WebhookPipeline implements OnModuleInit {
   private readonly logger = new Logger(WebhookPipeline.name);
   private handlers: readonly MessageHandler[] = [];
   private mutating: readonly MessageHandler[] = [];
+  private lateReplies: readonly LateReplyHandler[] = [];
 
   constructor(private readonly discovery: DiscoveryService) {}
 
@@ -44,18 +52,30 @@ export class WebhookPipeline implements OnModuleInit {
     }
     this.handlers = steps.map((step) => step.handler);
     this.mutating = steps.filter((step) => step.mutates).map((step) => step.handler);
+    this.lateReplies = this.discovery
+      .getProviders({ metadataKey: WebhookLateReplyMetadata.KEY })
+      .map((wrapper) => wrapper.instance as LateReplyHandler)
+      .filter((handler) => typeof handler?.deliverLate === 'function');
     this.logger.debug(`Webhook pipeline: ${steps.map((step) => `${step.name} (${step.order})`).join(', ')}`);
   }
 
   /** True when a step that changes state accepts `message`: it is then claimed before the pipeline runs. */
-  changesState(message: InboundMessage): boolean {
+  changesState(message: InboundMessage, context?: WebhookContext): boolean {
     for (let i = 0; i < this.mutating.length; i += 1) {
       const handler = this.mutating[i];
-      if (handler.accepts === undefined || handler.accepts(message)) {
+      if (handler.accepts === undefined || handler.accepts(message, context)) {
         return true;
       }
     }
     return false;
+  }
+
+  /** Hands a reply that missed the deadline to the `@WebhookLateReply()` providers; false when there is none. */
+  async deliverLate(reply: Reply, message: InboundMessage, context: WebhookContext): Promise<boolean> {
+    for (const handler of this.lateReplies) {
+      await handler.deliverLate(reply, message, context);
+    }
+    return this.lateReplies.length > 0;
   }
 
   /** The reply of the first step that answers, or null (`success`). */

@@ -36,6 +36,9 @@ const APP_KINDS: readonly FakeApp['kind'][] = ['official_account', 'mini_program
  *   (subscribe), later ones are SCAN. An expired ticket → 410, nothing sent. `GET qrcodes?appid=…`: issued codes,
  *   newest first. (qrcode.routes.ts)
  * - `GET calls`: calls per path; `POST reset`: forgets calls and faults. OAuth controls: `oauth.routes.ts`.
+ * - `POST message-refusal` `{touser, errcode|null}`: every message to `touser` is refused with `errcode` (43004,
+ *   43101, 45015, 40003, 40037, 47003, 45009…) until set to null; `GET messages?touser=…`: the messages accepted
+ *   (`message.routes.ts`).
  */
 export function registerControlRoutes(fake: FakeWeChat): void {
   fake.route('POST', '/__control/jscode', ({ body }) => {

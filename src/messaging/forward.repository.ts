@@ -1,0 +1,156 @@
+import { Injectable } from '@nestjs/common';
+import { Batcher } from 'src/database/batcher';
+import { isDatabaseDownError } from 'src/database/database-errors';
+import { Sql } from 'src/database/sql';
+
+export interface NewForward {
+  id: string;
+  appid: string;
+  toUserName: string;
+  dedupeKey: string;
+  openid: string;
+  url: string;
+  body: string;
+  replyWanted: boolean;
+}
+
+/** A forward claimed for a try: what to send, and the attempt number that fences its outcome. */
+export interface ClaimedForward {
+  id: string;
+  appid: string;
+  openid: string;
+  url: string;
+  body: string;
+  replyWanted: boolean;
+  attempts: number;
+}
+
+export type ForwardOutcome =
+  | { status: 'delivered' }
+  | { status: 'pending'; retryInMs: number; error: string }
+  | { status: 'failed'; error: string };
+
+/**
+ * New forwards of the moment in one statement, each as its first try (`delivering`, attempt 1, leased for `$2`
+ * ms). The unique key is the inbound record's: a message already forwarded gets no second row (not returned).
+ */
+const INSERT_SQL = `
+  INSERT INTO wechat_forwards (id, appid, to_user_name, dedupe_key, openid, url, body, reply_wanted, status, attempts,
+                               due_at)
+  SELECT t.id, t.appid, t.to_user_name, t.dedupe_key, t.openid, t.url, t.body, t.reply_wanted, 'delivering', 1,
+         now() + $2 * interval '1 millisecond'
+    FROM jsonb_to_recordset($1::jsonb)
+      AS t(id uuid, appid text, to_user_name text, dedupe_key text, openid text, url text, body text,
+           reply_wanted boolean)
+  ON CONFLICT ON CONSTRAINT "UQ_wechat_forwards_message" DO NOTHING
+  RETURNING id`;
+
+const CLAIM_SQL = `
+  WITH due AS (
+    SELECT id FROM wechat_forwards
+     WHERE status IN ('pending', 'delivering') AND due_at <= now()
+     ORDER BY due_at
+     LIMIT $1
+     FOR UPDATE SKIP LOCKED
+  )
+  UPDATE wechat_forwards f
+     SET status = 'delivering', attempts = f.attempts + 1, due_at = now() + $2 * interval '1 millisecond'
+    FROM due WHERE f.id = due.id
+  RETURNING f.id, f.appid, f.openid, f.url, f.body, f.reply_wanted AS "replyWanted", f.attempts`;
+
+/** Only the claim that made the try may record it: a forward taken over after its lease keeps the new claim's. */
+const FINISH_SQL = `
+  UPDATE wechat_forwards f
+     SET status = t.status,
+         due_at = CASE WHEN t.status = 'pending' THEN now() + t.retry_ms * interval '1 millisecond' ELSE f.due_at END,
+         last_error = t.error,
+         delivered_at = CASE WHEN t.status = 'delivered' THEN now() ELSE NULL END
+    FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, attempts integer, status text, retry_ms integer, error text)
+   WHERE f.id = t.id AND f.attempts = t.attempts AND f.status = 'delivering'`;
+
+/** Forwards to the teams' backends (`wechat_forwards`): once per inbound message, retried from here. */
+@Injectable()
+export class ForwardRepository {
+  private readonly inserts = new Batcher<{ forward: NewForward; leaseMs: number }, boolean>(
+    (items) => this.insertMany(items),
+    { maxBatch: 256, maxInFlight: 2, lingerMs: 1, retrySingly: (error) => !isDatabaseDownError(error) },
+  );
+  private readonly outcomes = new Batcher<{ id: string; attempts: number; outcome: ForwardOutcome }, void>(
+    (items) => this.finishMany(items),
+    { maxBatch: 256, maxInFlight: 2, lingerMs: 2, retrySingly: (error) => !isDatabaseDownError(error) },
+  );
+
+  constructor(private readonly sql: Sql) {}
+
+  /** Records the forward as its first try, leased for `leaseMs`; false when the message was forwarded already. */
+  insert(forward: NewForward, leaseMs: number): Promise<boolean> {
+    return this.inserts.submit({ forward, leaseMs });
+  }
+
+  claim(limit: number, leaseMs: number): Promise<ClaimedForward[]> {
+    return this.sql.prepared<ClaimedForward>('forward_claim', CLAIM_SQL, [limit, leaseMs]);
+  }
+
+  finish(id: string, attempts: number, outcome: ForwardOutcome): Promise<void> {
+    return this.outcomes.submit({ id, attempts, outcome });
+  }
+
+  /** Deletes up to `batch` delivered or failed forwards created more than `days` days ago; answers how many. */
+  async deleteOlderThan(days: number, batch: number): Promise<number> {
+    const rows = await this.sql.rows<{ count: string }>(
+      `WITH old AS (
+         SELECT id FROM wechat_forwards
+          WHERE created_at < now() - $1 * interval '1 day' AND status IN ('delivered', 'failed')
+          ORDER BY created_at LIMIT $2
+       ), gone AS (DELETE FROM wechat_forwards f USING old WHERE f.id = old.id RETURNING 1)
+       SELECT count(*) AS count FROM gone`,
+      [days, batch],
+    );
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  private async insertMany(items: { forward: NewForward; leaseMs: number }[]): Promise<boolean[]> {
+    const rows = [...items]
+      .sort((a, b) => {
+        const x = `${a.forward.toUserName}\n${a.forward.dedupeKey}`;
+        const y = `${b.forward.toUserName}\n${b.forward.dedupeKey}`;
+        return x < y ? -1 : x > y ? 1 : 0;
+      })
+      .filter(
+        (item, index, sorted) =>
+          index === 0 ||
+          sorted[index - 1].forward.toUserName !== item.forward.toUserName ||
+          sorted[index - 1].forward.dedupeKey !== item.forward.dedupeKey,
+      )
+      .map(({ forward }) => ({
+        id: forward.id,
+        appid: forward.appid,
+        to_user_name: forward.toUserName,
+        dedupe_key: forward.dedupeKey,
+        openid: forward.openid,
+        url: forward.url,
+        body: forward.body,
+        reply_wanted: forward.replyWanted,
+      }));
+    const inserted = await this.sql.prepared<{ id: string }>('forward_insert', INSERT_SQL, [
+      JSON.stringify(rows),
+      items[0].leaseMs,
+    ]);
+    const ids = new Set(inserted.map((row) => row.id));
+    return items.map(({ forward }) => ids.has(forward.id));
+  }
+
+  private async finishMany(items: { id: string; attempts: number; outcome: ForwardOutcome }[]): Promise<void[]> {
+    const rows = items
+      .map(({ id, attempts, outcome }) => ({
+        id,
+        attempts,
+        status: outcome.status,
+        retry_ms: outcome.status === 'pending' ? outcome.retryInMs : null,
+        error: outcome.status === 'delivered' ? null : outcome.error,
+      }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    await this.sql.prepared('forward_finish', FINISH_SQL, [JSON.stringify(rows)]);
+    return items.map(() => undefined);
+  }
+}

@@ -1,0 +1,181 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { randomUUID } from 'node:crypto';
+import type { OfficialAccount } from 'src/accounts/account';
+import type { Configuration } from 'src/config/configuration';
+import { FORWARD_TIMEOUT_MS, ForwardClient, ForwardResult } from 'src/messaging/forward.client';
+import { forwardBody, parseBackendReply } from 'src/messaging/forward-message';
+import { ClaimedForward, ForwardOutcome, ForwardRepository } from 'src/messaging/forward.repository';
+import { OutboxService } from 'src/messaging/outbox.service';
+import { QueueRunner } from 'src/messaging/queue-runner';
+import { FORWARD_BACKOFF_MS, retryDelay } from 'src/messaging/retry-policy';
+import { dedupeKey, InboundMessage } from 'src/wechat/messages/inbound-message';
+import type { Reply } from 'src/wechat/messages/reply';
+
+/** A claimed forward's lease: longer than a try can take. */
+const LEASE_MS = FORWARD_TIMEOUT_MS + 20_000;
+const CONCURRENCY = 32;
+const POLL_MS = 1_000;
+
+/**
+ * Forwarding to a team's backend. The first try is the delivery's own (ForwardStep): recorded as a row of
+ * `wechat_forwards` first — the unique key of the inbound record makes it once per message — then POSTed signed;
+ * its `reply` is the passive reply when it comes within FORWARD_REPLY_WAIT_MS (and WeChat's deadline), a
+ * customer-service message when later. A failed try waits in the row for the next (backoff in retry-policy.ts),
+ * taken by any instance; a 2xx ends it for good.
+ */
+@Injectable()
+export class ForwardingService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ForwardingService.name);
+  private readonly secret?: string;
+  private readonly replyWaitMs: number;
+  private readonly runner: QueueRunner<ClaimedForward>;
+
+  constructor(
+    private readonly repository: ForwardRepository,
+    private readonly client: ForwardClient,
+    private readonly outbox: OutboxService,
+    config: ConfigService<Configuration, true>,
+  ) {
+    const messaging = config.get('messaging', { infer: true });
+    this.secret = messaging.forwardSecret;
+    this.replyWaitMs = messaging.forwardReplyWaitMs;
+    this.runner = new QueueRunner<ClaimedForward>({
+      name: 'forwards',
+      claim: (limit) => this.repository.claim(limit, LEASE_MS),
+      work: (row) => this.retry(row),
+      concurrency: CONCURRENCY,
+      pollMs: POLL_MS,
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.runner.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.runner.stop();
+  }
+
+  /** True when `account`'s messages go to a backend: it has a forwardUrl and an appid, and FORWARD_SECRET is set. */
+  enabledFor(account: OfficialAccount): boolean {
+    return Boolean(account.forwardUrl && account.appid && this.secret);
+  }
+
+  /**
+   * Forwards a message just recorded (first delivery only). Resolves with the backend's reply when `replyWanted`
+   * and it comes before FORWARD_REPLY_WAIT_MS and `deadline` (epoch ms), else with null — and a reply that comes
+   * later is queued as a customer-service message. Never rejects.
+   */
+  async forward(
+    account: OfficialAccount,
+    message: InboundMessage,
+    replyWanted: boolean,
+    deadline?: number,
+  ): Promise<Reply | null> {
+    const appid = account.appid!;
+    const id = randomUUID();
+    const body = forwardBody(id, appid, message);
+    const url = account.forwardUrl!;
+    try {
+      const inserted = await this.repository.insert(
+        {
+          id,
+          appid,
+          toUserName: message.toUserName,
+          dedupeKey: dedupeKey(message),
+          openid: message.fromUserName,
+          url,
+          body,
+          replyWanted,
+        },
+        LEASE_MS,
+      );
+      if (!inserted) {
+        return null;
+      }
+    } catch (error) {
+      this.logger.error(`Could not record the forward of ${dedupeKey(message)}; not forwarded: ${String(error)}`);
+      return null;
+    }
+    const attempt = this.client.post(url, body, this.secret!).then((result) => {
+      const { outcome, reply } = this.settle(id, appid, 1, replyWanted, result);
+      this.record(id, 1, outcome);
+      return reply;
+    });
+    if (!replyWanted) {
+      void attempt;
+      return null;
+    }
+    const waitUntil = Math.min(Date.now() + this.replyWaitMs, deadline ?? Infinity);
+    const inTime = await new Promise<{ reply: Reply | null } | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), Math.max(0, waitUntil - Date.now()));
+      void attempt.then((reply) => {
+        clearTimeout(timer);
+        resolve({ reply });
+      });
+    });
+    if (inTime) {
+      return inTime.reply;
+    }
+    void attempt.then((reply) => (reply ? this.replyLate(id, appid, message.fromUserName, reply) : undefined));
+    return null;
+  }
+
+  /** A later try, by whichever instance claimed the row; a reply is always late by now. */
+  private async retry(row: ClaimedForward): Promise<void> {
+    const result = await this.client.post(row.url, row.body, this.secret ?? '');
+    const { outcome, reply } = this.settle(row.id, row.appid, row.attempts, row.replyWanted, result);
+    // The reply is queued before the forward counts as delivered: a crash in between forwards again (the reply's
+    // key keeps it one message), never loses the reply.
+    if (reply) {
+      await this.replyLate(row.id, row.appid, row.openid, reply);
+    }
+    this.record(row.id, row.attempts, outcome);
+  }
+
+  /** What a try's result means: its outcome, and the reply if one is wanted and valid. */
+  private settle(
+    id: string,
+    appid: string,
+    attempts: number,
+    replyWanted: boolean,
+    result: ForwardResult,
+  ): { outcome: ForwardOutcome; reply: Reply | null } {
+    let outcome: ForwardOutcome;
+    let reply: Reply | null = null;
+    if (result.ok) {
+      outcome = { status: 'delivered' };
+      const parsed = parseBackendReply(result.body);
+      if (parsed.problem) {
+        this.logger.warn(`The backend's answer to forward ${id} has no usable reply: ${parsed.problem}`);
+      }
+      reply = replyWanted ? parsed.reply : null;
+    } else {
+      const delay = result.permanent ? null : retryDelay(FORWARD_BACKOFF_MS, attempts);
+      outcome =
+        delay === null
+          ? { status: 'failed', error: result.error }
+          : { status: 'pending', retryInMs: delay, error: result.error };
+      this.logger.warn(
+        `Forward ${id} of ${appid} (try ${attempts}) failed: ${result.error}; ${delay === null ? 'given up' : `next try in ${Math.round(delay / 1000)} s`}`,
+      );
+    }
+    return { outcome, reply };
+  }
+
+  /** Records a try's outcome in the background; if that fails, the lease runs out and the forward is tried again. */
+  private record(id: string, attempts: number, outcome: ForwardOutcome): void {
+    this.repository
+      .finish(id, attempts, outcome)
+      .catch((error: unknown) => this.logger.error(`Could not record forward ${id}'s outcome: ${String(error)}`));
+  }
+
+  private async replyLate(id: string, appid: string, openid: string, reply: Reply): Promise<void> {
+    try {
+      await this.outbox.enqueueReply(appid, openid, reply, 'forward_reply', `forward:${id}`);
+    } catch (error) {
+      this.logger.error(`Could not queue the backend's late reply to ${openid}: ${String(error)}`);
+    }
+  }
+}
