@@ -9,8 +9,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * `wechat_follower_activity` is each follower's last message or event per official account (the 48-hour window of
  * customer-service messages), one small row per follower instead of an index on the inbound messages.
  */
-export class Messaging1764200000000 implements MigrationInterface {
-  name = 'Messaging1764200000000';
+export class Messaging1764240000000 implements MigrationInterface {
+  name = 'Messaging1764240000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
