@@ -1,5 +1,7 @@
-// `npm start` for newcomers: build when dist/ is missing or older than any source file, then run.
-const { statSync, readdirSync, existsSync } = require('node:fs');
+// `npm start` for newcomers (and the process tests): build when dist/ is missing or older than any source file.
+// Several processes may ask at once (two test files that start the built service): one builds under a lock folder,
+// the others wait for it and then find dist/ fresh.
+const { statSync, readdirSync, existsSync, mkdirSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
 const { execFileSync } = require('node:child_process');
 
@@ -14,8 +16,48 @@ function newestMtime(dir) {
 
 const root = join(__dirname, '..');
 const built = join(root, 'dist', 'main.js');
-const sources = Math.max(newestMtime(join(root, 'src')), statSync(join(root, 'package-lock.json')).mtimeMs);
-if (!existsSync(built) || statSync(built).mtimeMs < sources) {
-  process.stdout.write('Building the service (dist/ is missing or older than src/)...\n');
-  execFileSync(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js'), 'build'], { cwd: root, stdio: 'inherit' });
+const lock = join(root, '.build-lock');
+const STALE_LOCK_MS = 5 * 60_000;
+
+function stale() {
+  const sources = Math.max(newestMtime(join(root, 'src')), statSync(join(root, 'package-lock.json')).mtimeMs);
+  return !existsSync(built) || statSync(built).mtimeMs < sources;
+}
+
+function sleep(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Takes the lock folder (mkdir is atomic); a lock older than a build could take is left over from a crash. */
+function acquire() {
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      return;
+    } catch (error) {
+      if (error.code !== 'EEXIST') {
+        throw error;
+      }
+      if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) {
+        rmSync(lock, { recursive: true, force: true });
+      } else {
+        sleep(200);
+      }
+    }
+  }
+}
+
+if (stale()) {
+  acquire();
+  try {
+    if (stale()) {
+      process.stdout.write('Building the service (dist/ is missing or older than src/)...\n');
+      execFileSync(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js'), 'build'], {
+        cwd: root,
+        stdio: 'inherit',
+      });
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }

@@ -234,8 +234,11 @@ describe('Outbox: POST/GET /admin/messages (e2e)', () => {
     const touser = await activeFollower();
     h.fake.inject(SEND, { httpStatus: 502 });
     const res = await post({ kind: 'custom', touser, msgtype: 'text', text: { content: '5xx' } }).expect(202);
-    await eventually(async () => (await get(`/admin/messages/${res.body.id}`)).body.attempts === 1 || undefined);
-    const view = (await get(`/admin/messages/${res.body.id}`)).body;
+    // The attempt is counted when the row is claimed ('sending'); its outcome comes a moment later.
+    const view = await eventually(async () => {
+      const body = (await get(`/admin/messages/${res.body.id}`)).body;
+      return body.attempts === 1 && body.status !== 'sending' ? body : undefined;
+    });
     expect(view).toMatchObject({ status: 'queued', lastError: { errcode: null, error: 'wechat_unavailable' } });
   });
 
