@@ -7,8 +7,10 @@ import { HealthModule } from 'src/health/health.module';
 import { AccountsModule } from 'src/accounts/accounts.module';
 import { IdentityModule } from 'src/identity/identity.module';
 import { LoggingModule } from 'src/logging/logging.module';
+import { MetricsModule } from 'src/metrics/metrics.module';
 import { MiniProgramModule } from 'src/mini-program/mini-program.module';
 import { OAuthModule } from 'src/oauth/oauth.module';
+import { RateLimitModule } from 'src/rate-limit/rate-limit.module';
 import { TokenModule } from 'src/token/token.module';
 import { WebhookModule } from 'src/webhook/webhook.module';
 
@@ -33,6 +35,8 @@ export class AppModule {
         LoggingModule,
         HttpPlatformModule,
         DatabaseModule,
+        MetricsModule,
+        RateLimitModule,
         AccountsModule,
         HealthModule,
         IdentityModule,

@@ -48,6 +48,8 @@ export class AccessTokenRepository {
    */
   withFetchLock<T>(appid: string, work: (tx: SqlTx) => Promise<T>): Promise<T> {
     return this.sql.transaction(async (tx) => {
+      // The wait for the lock lasts as long as another instance's WeChat call: not cut by the request time-out.
+      await tx.rows('SET LOCAL statement_timeout = 0');
       await tx.rows(`SELECT pg_advisory_xact_lock(hashtext('access_token:' || $1))`, [appid]);
       return work(tx);
     });

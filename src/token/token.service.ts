@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { AppException } from 'src/common/errors/app-exception';
 import { SecretSealer, sha256Hex } from 'src/common/sealing/secret-sealer';
 import type { Configuration } from 'src/config/configuration';
+import { Metrics } from 'src/metrics/metrics';
 import { AccessTokenRepository, StoredAccessToken } from 'src/token/access-token.repository';
 import { StableTokenClient } from 'src/token/stable-token.client';
 
@@ -51,6 +52,7 @@ export class TokenService {
     private readonly client: StableTokenClient,
     private readonly sealer: SecretSealer,
     config: ConfigService<Configuration, true>,
+    private readonly metrics: Metrics,
   ) {
     const { oa, mp } = config.get('wechat', { infer: true });
     if (oa.appId) {
@@ -144,7 +146,16 @@ export class TokenService {
   }
 
   private async fetchFromWeChat(credentials: AppCredentials, force: boolean): Promise<CachedToken> {
-    const result = await this.client.fetch(credentials.appid, credentials.secret!, force);
+    const result = await this.client.fetch(credentials.appid, credentials.secret!, force).then(
+      (answer) => {
+        this.metrics.tokenFetch(credentials.appid, force ? 'forced' : 'expired', 'ok');
+        return answer;
+      },
+      (error: unknown) => {
+        this.metrics.tokenFetch(credentials.appid, force ? 'forced' : 'expired', 'error');
+        throw error;
+      },
+    );
     if (typeof result.access_token !== 'string' || !result.access_token || !(Number(result.expires_in) > 0)) {
       throw new AppException(502, 'wechat_unavailable', 'WeChat answered the token request without a token.');
     }
