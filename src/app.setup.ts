@@ -12,6 +12,7 @@ import type { ErrorBody } from 'src/common/errors/app-exception';
 import { trustProxy } from 'src/common/http/client-ip';
 import { BODY_LIMIT, registerBodyParsers } from 'src/common/http/body-parsers';
 import { FastLane, PlainHandler } from 'src/common/http/fast-lane';
+import { completeDocument } from 'src/common/http/openapi';
 import { attachRequestHooks, RequestHooks } from 'src/common/http/request-hooks';
 import { registerRequestLogging } from 'src/logging/request-logging';
 import { AppLogger } from 'src/logging/app-logger';
@@ -113,12 +114,14 @@ export async function configureApp(app: NestFastifyApplication): Promise<INestAp
         'Official account webhook, H5 OAuth login in the WeChat browser, mini-program login, and the shared access-token store.',
       )
       .setVersion('0.1.0')
-      .addBearerAuth()
+      // An opaque session token (or METRICS_TOKEN), not a JWT: no bearerFormat.
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: undefined })
       .addCookieAuth('sid')
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Admin-Key' }, 'admin')
       .build(),
   );
   FastLane.of(app.getHttpServer())?.describe(document);
+  completeDocument(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   return app;
 }

@@ -7,6 +7,7 @@ import {
   isTicketType,
   TICKET_TYPES,
 } from 'test/fake-wechat/routes/ticket.routes';
+import { resetOAuthModes } from 'test/fake-wechat/routes/oauth.routes';
 import { invalidateTokens } from 'test/fake-wechat/routes/token.routes';
 
 type Body = Record<string, unknown>;
@@ -28,7 +29,8 @@ const APP_KINDS: readonly FakeApp['kind'][] = ['official_account', 'mini_program
  *   current; the next getticket issues a new one. `GET tickets?appid=…[&type=…]`: the app's current tickets.
  * - `POST jssdk/verify` `{appId, timestamp, nonceStr, signature, url}`: would WeChat accept this `wx.config`?
  * - `POST apps` `{appid, secret, kind}`: registers (or replaces) an app at run time; `GET apps` lists them.
- * - `GET calls`: calls per path; `POST reset`: forgets calls and faults. OAuth controls: `oauth.routes.ts`.
+ * - `GET calls`: calls per path; `POST reset`: forgets calls and faults, and puts every OAuth mode back (the
+ *   consent page, the default user, no 网页授权域名, the clock on time). OAuth controls: `oauth.routes.ts`.
  */
 export function registerControlRoutes(fake: FakeWeChat): void {
   fake.route('POST', '/__control/jscode', ({ body }) => {
@@ -150,6 +152,7 @@ export function registerControlRoutes(fake: FakeWeChat): void {
   fake.route('POST', '/__control/reset', () => {
     fake.resetCalls();
     fake.clearFaults();
+    resetOAuthModes(fake);
     return { body: { ok: true } };
   });
 }
