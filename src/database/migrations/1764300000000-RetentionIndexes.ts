@@ -5,25 +5,22 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * arrived, sessions by when they expire (oauth_states has its expires_at index already). A btree on received_at
  * grows at its right edge only, as rows arrive in time order: the cheapest index an insert can have. BRIN would be
  * smaller, but once deleted pages are reused by new rows its ranges widen to cover old and new, and every run would
- * read the whole table. Built CONCURRENTLY (outside a transaction) so that deliveries are not held up while a large
- * table is indexed.
+ * read the whole table. Not CONCURRENTLY: that waits for every open transaction, those of the instances waiting for
+ * the migration lock among them, which wait for it in turn. Building it holds inserts back for a few seconds per
+ * million rows.
  */
 export class RetentionIndexes1764300000000 implements MigrationInterface {
   name = 'RetentionIndexes1764300000000';
-  transaction = false as const;
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
-      `CREATE INDEX CONCURRENTLY IF NOT EXISTS "IDX_wechat_inbound_messages_received_at"
-         ON wechat_inbound_messages (received_at)`,
+      `CREATE INDEX "IDX_wechat_inbound_messages_received_at" ON wechat_inbound_messages (received_at)`,
     );
-    await queryRunner.query(
-      `CREATE INDEX CONCURRENTLY IF NOT EXISTS "IDX_sessions_expires_at" ON sessions (expires_at)`,
-    );
+    await queryRunner.query(`CREATE INDEX "IDX_sessions_expires_at" ON sessions (expires_at)`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('DROP INDEX IF EXISTS "IDX_sessions_expires_at"');
-    await queryRunner.query('DROP INDEX IF EXISTS "IDX_wechat_inbound_messages_received_at"');
+    await queryRunner.query('DROP INDEX "IDX_sessions_expires_at"');
+    await queryRunner.query('DROP INDEX "IDX_wechat_inbound_messages_received_at"');
   }
 }
