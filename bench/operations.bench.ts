@@ -22,6 +22,7 @@ import { WeChatSigner, wechatMessages } from 'test/support/wechat-signer';
 const OA = DEMO_APPS[0];
 const MP = DEMO_APPS[1];
 const TOKEN = 'benchToken2026';
+const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const ADMIN_KEY = 'bench-admin-key-0123456789';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -63,6 +64,7 @@ export async function run(): Promise<void> {
     WECHAT_OA_APPID: OA.appid,
     WECHAT_OA_SECRET: OA.secret,
     WECHAT_OA_TOKEN: TOKEN,
+    WECHAT_OA_AES_KEY: AES_KEY,
     WECHAT_MP_APPID: MP.appid,
     WECHAT_MP_SECRET: MP.secret,
   };
