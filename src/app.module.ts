@@ -9,9 +9,11 @@ import { IdentityModule } from 'src/identity/identity.module';
 import { JssdkModule } from 'src/jssdk/jssdk.module';
 import { LoggingModule } from 'src/logging/logging.module';
 import { MessagingModule } from 'src/messaging/messaging.module';
+import { MetricsModule } from 'src/metrics/metrics.module';
 import { MiniProgramModule } from 'src/mini-program/mini-program.module';
 import { OAuthModule } from 'src/oauth/oauth.module';
 import { QrLoginModule } from 'src/qr-login/qr-login.module';
+import { RateLimitModule } from 'src/rate-limit/rate-limit.module';
 import { TokenModule } from 'src/token/token.module';
 import { WebhookModule } from 'src/webhook/webhook.module';
 
@@ -36,6 +38,8 @@ export class AppModule {
         LoggingModule,
         HttpPlatformModule,
         DatabaseModule,
+        MetricsModule,
+        RateLimitModule,
         AccountsModule,
         HealthModule,
         IdentityModule,

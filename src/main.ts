@@ -27,7 +27,7 @@ async function bootstrap(): Promise<void> {
   await configureApp(app);
   const logger = app.get(AppLogger);
   const config = app.get<ConfigService<Configuration, true>>(ConfigService);
-  const { port, usingDevelopmentKey, publicBaseUrl } = config.get('app', { infer: true });
+  const { port, host, usingDevelopmentKey, publicBaseUrl } = config.get('app', { infer: true });
   if (usingDevelopmentKey) {
     logger.warn('DATA_ENCRYPTION_KEY is unset: secrets at rest are sealed with a fixed development key.');
   }
@@ -55,15 +55,21 @@ async function bootstrap(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  // Every interface, as Express's listen(port) did (Fastify alone binds only to localhost): IPv6 with IPv4 mapped,
-  // or IPv4 alone on a host without IPv6.
-  await app.listen(port, '::').catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EAFNOSUPPORT' && error.code !== 'EADDRNOTAVAIL') {
-      throw error;
-    }
-    return app.listen(port, '0.0.0.0');
-  });
-  logger.log(`Listening on port ${port} (public address ${publicBaseUrl}); API docs at /docs`);
+  // HOST when set; else every interface, as Express's listen(port) did (Fastify alone binds only to localhost):
+  // IPv6 with IPv4 mapped, or IPv4 alone on a host without IPv6.
+  if (host !== undefined) {
+    await app.listen(port, host);
+  } else {
+    await app.listen(port, '::').catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EAFNOSUPPORT' && error.code !== 'EADDRNOTAVAIL') {
+        throw error;
+      }
+      return app.listen(port, '0.0.0.0');
+    });
+  }
+  logger.log(
+    `Listening on ${host ?? 'every interface'}, port ${port} (public address ${publicBaseUrl}); API docs at /docs`,
+  );
 }
 
 bootstrap().catch((error: unknown) => {

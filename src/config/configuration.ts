@@ -6,9 +6,14 @@ export interface AppConfig {
   nodeEnv: string;
   port: number;
   publicBaseUrl: string;
-  adminApiKey?: string;
+  /** The keys `X-Admin-Key` may carry (ADMIN_API_KEY, comma-separated: several overlap during a rotation). */
+  adminApiKeys: string[];
   /** 32-byte key sealing secrets at rest. */
   dataEncryptionKey: Buffer;
+  /** The key before the last rotation: values sealed with it still open (and are sealed anew when next written). */
+  dataEncryptionKeyPrevious?: Buffer;
+  /** The address to listen on; `::` (every interface, IPv4 too) unless HOST says otherwise. */
+  host?: string;
   /** True when DATA_ENCRYPTION_KEY was unset and a fixed development key is in use. */
   usingDevelopmentKey: boolean;
   sessionTtlSeconds: number;
@@ -20,6 +25,16 @@ export interface AppConfig {
   jssdkAllowedHosts: string[];
   /** Scan-to-login: `tap` asks the phone to confirm, `scan` logs in on the scan itself. */
   qrLoginConfirm: 'tap' | 'scan';
+}
+
+export interface OperationsConfig {
+  /** Bearer token `/metrics` asks for; unset: open. */
+  metricsToken?: string;
+  /** False (METRICS_ENABLED=false): no metrics are recorded (benchmarks compare with and without). */
+  metricsEnabled: boolean;
+  /** Requests a client IP may make per minute to each rate-limited route; 0: no limits. */
+  rateLimitPerMinute: number;
+  webhookRetentionDays: number;
 }
 
 export interface DatabaseConfig {
@@ -64,6 +79,7 @@ export interface Configuration {
   database: DatabaseConfig;
   wechat: WeChatConfig;
   messaging: MessagingConfig;
+  operations: OperationsConfig;
 }
 
 function decodeKey(raw: string): Buffer {
@@ -97,12 +113,16 @@ export function buildConfiguration(env: EnvironmentVariables): Configuration {
       nodeEnv: env.NODE_ENV ?? 'development',
       port,
       publicBaseUrl,
-      adminApiKey: env.ADMIN_API_KEY,
+      adminApiKeys: env.ADMIN_API_KEY ? env.ADMIN_API_KEY.split(',') : [],
       // Without a key outside production, a fixed, publicly known key keeps sealed data readable across restarts.
       dataEncryptionKey: dataKey
         ? decodeKey(dataKey)
         : createHash('sha256').update('wechat-login-service insecure development key').digest(),
+      dataEncryptionKeyPrevious: env.DATA_ENCRYPTION_KEY_PREVIOUS
+        ? decodeKey(env.DATA_ENCRYPTION_KEY_PREVIOUS)
+        : undefined,
       usingDevelopmentKey: !dataKey,
+      host: env.HOST,
       sessionTtlSeconds: env.SESSION_TTL_SECONDS ?? 2592000,
       logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'warn' : 'info'),
       jssdkAllowedHosts: jssdkAllowedHosts(env, publicBaseUrl),
@@ -111,6 +131,12 @@ export function buildConfiguration(env: EnvironmentVariables): Configuration {
     database: {
       url: env.DATABASE_URL,
       pgliteDir: env.PGLITE_DIR ?? './.data/pglite',
+    },
+    operations: {
+      metricsToken: env.METRICS_TOKEN,
+      metricsEnabled: env.METRICS_ENABLED !== 'false',
+      rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE ?? 120,
+      webhookRetentionDays: env.WEBHOOK_RETENTION_DAYS ?? 30,
     },
     wechat: {
       apiBase: trimSlash(env.WECHAT_API_BASE ?? 'https://api.weixin.qq.com'),

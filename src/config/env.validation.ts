@@ -16,6 +16,7 @@ import {
 } from 'class-validator';
 import { parseAllowedHosts } from 'src/jssdk/page-url';
 
+const DATA_KEY_PATTERN = /^([A-Za-z0-9+/]{43}=|[A-Za-z0-9_-]{43}=?|[0-9a-fA-F]{64})$/;
 const URL_PATTERN = /^https?:\/\/[^\s/?#]+(:\d+)?(\/[^\s?#]*)?$/;
 
 /** A comma-separated list of `host` or `host:port`; the message names the first bad entry. */
@@ -136,14 +137,20 @@ export class EnvironmentVariables {
 
   @IsOptional()
   @IsString()
-  @Matches(/^\S{16,}$/, { message: 'must be at least 16 characters without spaces' })
+  @Matches(/^[^\s,]{16,}(,[^\s,]{16,})*$/, {
+    message: 'must be at least 16 characters without spaces, or several such keys separated by commas',
+  })
   ADMIN_API_KEY?: string;
 
   @ValidateIf((env: EnvironmentVariables) => env.NODE_ENV === 'production' || env.DATA_ENCRYPTION_KEY !== undefined)
-  @Matches(/^([A-Za-z0-9+/]{43}=|[A-Za-z0-9_-]{43}=?|[0-9a-fA-F]{64})$/, {
+  @Matches(DATA_KEY_PATTERN, {
     message: 'must be 32 bytes as base64 (44 characters) or hex (64 characters); required when NODE_ENV=production',
   })
   DATA_ENCRYPTION_KEY?: string;
+
+  @IsOptional()
+  @Matches(DATA_KEY_PATTERN, { message: 'must be 32 bytes as base64 (44 characters) or hex (64 characters)' })
+  DATA_ENCRYPTION_KEY_PREVIOUS?: string;
 
   @IsOptional()
   @Min(60)
@@ -167,6 +174,29 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['tap', 'scan'], { message: 'must be tap (confirm on the phone) or scan (the scan logs in)' })
   QR_LOGIN_CONFIRM?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^\S{16,}$/, { message: 'must be at least 16 characters without spaces' })
+  METRICS_TOKEN?: string;
+
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
+  METRICS_ENABLED?: string;
+
+  @IsOptional()
+  @Min(0)
+  @IsInt({ message: '$property must be a whole number (0 turns rate limits off)' })
+  RATE_LIMIT_PER_MINUTE?: number;
+
+  @IsOptional()
+  @Min(1)
+  @IsInt({ message: '$property must be a whole number of days' })
+  WEBHOOK_RETENTION_DAYS?: number;
+
+  @IsOptional()
+  @Matches(/^[0-9A-Za-z.:%-]+$/, { message: 'must be an IP address or host name to listen on, e.g. 127.0.0.1 or ::' })
+  HOST?: string;
 }
 
 const NUMERIC = new Set([
@@ -174,6 +204,8 @@ const NUMERIC = new Set([
   'SESSION_TTL_SECONDS',
   'WECHAT_HTTP_TIMEOUT_MS',
   'FORWARD_REPLY_WAIT_MS',
+  'RATE_LIMIT_PER_MINUTE',
+  'WEBHOOK_RETENTION_DAYS',
   'MESSAGE_RETENTION_DAYS',
 ]);
 

@@ -7,8 +7,9 @@ export function isDatabaseDownError(error: unknown): boolean {
   }
   const candidate = error as { code?: unknown; message?: unknown; driverError?: unknown };
   const code = typeof candidate.code === 'string' ? candidate.code : '';
-  // SQLSTATE class 08 (connection exception) and 57 (operator intervention: shutdown, crash recovery).
-  if (CONNECTION_CODES.has(code) || /^(08|57P)/.test(code)) {
+  // SQLSTATE class 08 (connection exception) and 57 (operator intervention: shutdown, crash recovery, and 57014, a
+  // statement cancelled by statement_timeout: the database is too busy or locked to answer in time).
+  if (CONNECTION_CODES.has(code) || /^(08|57P|57014)/.test(code)) {
     return true;
   }
   const message = typeof candidate.message === 'string' ? candidate.message : '';

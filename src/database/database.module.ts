@@ -33,6 +33,12 @@ export async function runMigrations(dataSource: DataSource, shared: boolean): Pr
   }
 }
 
+/** The same options with statement_timeout off, and a small pool: the migration lock's connection and one more. */
+function withoutStatementTimeout(options: DataSourceOptions): DataSourceOptions {
+  const extra = (options as { extra?: Record<string, unknown> }).extra;
+  return { ...options, poolSize: 2, extra: { ...extra, statement_timeout: 0 } } as DataSourceOptions;
+}
+
 /**
  * The connection, migrated at start-up; `Sql`, the one way repositories run SQL; and `ChangeFeed`, the news of the
  * other instances. Global: every feature module has
@@ -49,9 +55,21 @@ export async function runMigrations(dataSource: DataSource, shared: boolean): Pr
         retryAttempts: 0,
       }),
       dataSourceFactory: async (options?: DataSourceOptions) => {
-        const dataSource = await new DataSource(options!).initialize();
-        await runMigrations(dataSource, 'url' in options! && Boolean(options.url));
-        return dataSource;
+        const shared = 'url' in options! && Boolean(options.url);
+        if (!shared) {
+          const dataSource = await new DataSource(options!).initialize();
+          await runMigrations(dataSource, false);
+          return dataSource;
+        }
+        // Migrations (and the wait for another instance's) may take longer than a request's statement_timeout: they
+        // run on connections of their own, without it, closed before the service's pool opens.
+        const migrator = await new DataSource(withoutStatementTimeout(options!)).initialize();
+        try {
+          await runMigrations(migrator, true);
+        } finally {
+          await migrator.destroy();
+        }
+        return new DataSource(options!).initialize();
       },
     }),
   ],

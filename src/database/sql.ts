@@ -70,6 +70,46 @@ export class Sql implements SqlTx {
     return this.rows<T>(sql, params);
   }
 
+  /** The pool's connections (all, idle) and the queries waiting for one; undefined on the embedded database. */
+  poolUsage(): PoolUsage | undefined {
+    const pool = (this.dataSource.driver as unknown as { master?: unknown }).master;
+    if (pool instanceof Pool) {
+      return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+    }
+    return undefined;
+  }
+
+  /**
+   * Runs `work` only if no other instance is running work under the same `lockKey` (a session advisory lock, held
+   * on a connection of its own while `work` runs; its statements go through this Sql as usual, each committed on
+   * its own); resolves to false without running it otherwise. The lock goes with the connection if the process dies.
+   * The embedded database serves one process (and lends its one session to one caller at a time): no lock there.
+   */
+  async exclusively(lockKey: number, work: () => Promise<void>): Promise<boolean> {
+    if (!((this.dataSource.driver as unknown as { master?: unknown }).master instanceof Pool)) {
+      await work();
+      return true;
+    }
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [lockKey])) as {
+        locked: boolean;
+      }[];
+      if (!row.locked) {
+        return false;
+      }
+      try {
+        await work();
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [lockKey]);
+      }
+      return true;
+    } finally {
+      await runner.release();
+    }
+  }
+
   /** Runs `work` in one transaction on one connection; see the class comment. */
   transaction<T>(work: (tx: SqlTx) => Promise<T>): Promise<T> {
     return this.dataSource.transaction((manager) => work(new TransactionSql(manager.queryRunner!)));
@@ -86,6 +126,9 @@ export class Sql implements SqlTx {
   withLock<T>(key: string, work: (tx: SqlTx) => Promise<T>): Promise<T> {
     if ((this.dataSource.driver as unknown as { master?: unknown }).master instanceof Pool) {
       return this.transaction(async (tx) => {
+        // The wait for the lock lasts as long as another instance's work (a WeChat call): not cut by the requests'
+        // statement time-out.
+        await tx.rows('SET LOCAL statement_timeout = 0');
         await tx.rows('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
         return work(tx);
       });
@@ -104,6 +147,13 @@ export class Sql implements SqlTx {
     });
     return run;
   }
+}
+
+/** How busy the connection pool is (node-postgres), for the metrics. */
+export interface PoolUsage {
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 /** `SqlTx` bound to the query runner TypeORM holds the transaction on. */

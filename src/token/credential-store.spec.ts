@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { SecretSealer, sha256Hex } from 'src/common/sealing/secret-sealer';
 import type { Change, ChangeFeed } from 'src/database/change-feed';
+import type { Metrics } from 'src/metrics/metrics';
 import type { SqlTx } from 'src/database/sql';
 import type { AccessTokenRepository, NewAccessToken, StoredAccessToken } from 'src/token/access-token.repository';
 import type { CredentialKind } from 'src/token/credential-kind';
@@ -95,6 +96,7 @@ describe(CredentialStore.name, () => {
     fetches += 1;
     return Promise.resolve({ value, expiresIn: 7200 });
   };
+  let fetchesCounted: unknown[][];
   const get = (value = 'fetched', notHash?: string) =>
     sut.get('access_token', 'wx1', fetcher(value), { notHash }).then((credential) => credential.value);
 
@@ -103,10 +105,12 @@ describe(CredentialStore.name, () => {
     repository = new FakeRepository();
     feed = new FakeFeed();
     fetches = 0;
+    fetchesCounted = [];
     sut = new CredentialStore(
       repository as unknown as AccessTokenRepository,
       identitySealer,
       feed as unknown as ChangeFeed,
+      { tokenFetch: (...args: unknown[]) => void fetchesCounted.push(args) } as unknown as Metrics,
     );
     sut.onModuleInit();
     repository.put('access_token', 'wx1', 'token-x');
@@ -177,5 +181,14 @@ describe(CredentialStore.name, () => {
     expect(await get('token-y', sha256Hex('token-x'))).toBe('token-y');
     expect(await get('token-z', sha256Hex('token-x'))).toBe('token-y');
     expect(fetches).toBe(1);
+  });
+  it('should count each fetch from WeChat by its reason and outcome', async () => {
+    repository.rows.clear();
+    await get('first');
+    await get('second', sha256Hex('first'));
+    expect(fetchesCounted).toEqual([
+      ['wx1', 'access_token', 'expired', 'ok'],
+      ['wx1', 'access_token', 'rejected', 'ok'],
+    ]);
   });
 });

@@ -3,6 +3,7 @@ import { ACCOUNT_TOPIC } from 'src/accounts/account.repository';
 import { AppException } from 'src/common/errors/app-exception';
 import { SecretSealer, sha256Hex } from 'src/common/sealing/secret-sealer';
 import { ChangeFeed } from 'src/database/change-feed';
+import { Metrics, TokenFetchReason } from 'src/metrics/metrics';
 import { SqlTx } from 'src/database/sql';
 import { AccessTokenRepository, StoredAccessToken } from 'src/token/access-token.repository';
 import { CREDENTIAL_KINDS, CREDENTIAL_TOPIC, credentialKey, CredentialKind, DROPPED } from 'src/token/credential-kind';
@@ -69,6 +70,7 @@ export class CredentialStore implements OnModuleInit {
     private readonly repository: AccessTokenRepository,
     private readonly sealer: SecretSealer,
     private readonly feed: ChangeFeed,
+    private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {
@@ -130,7 +132,7 @@ export class CredentialStore implements OnModuleInit {
     const generation = this.generation(key);
     const fresh = await this.repository.withFetchLock(kind, appid, async (tx) => {
       const stored = await this.repository.find(kind, appid, tx);
-      return this.store(kind, appid, await fetch(stored), tx, forced);
+      return this.store(kind, appid, await this.counted(kind, appid, 'forced', () => fetch(stored)), tx, forced);
     });
     this.install(key, fresh, generation);
     return fresh;
@@ -152,13 +154,28 @@ export class CredentialStore implements OnModuleInit {
         if (again) {
           return again;
         }
-        const fetched = await this.store(kind, appid, await fetch(), tx, false);
+        const reason = notHash ? 'rejected' : 'expired';
+        const fetched = await this.store(kind, appid, await this.counted(kind, appid, reason, fetch), tx, false);
         this.logger.log(`Fetched a new ${kind} for ${appid}`);
         return fetched;
       });
     }
     this.install(key, credential, generation);
     return credential;
+  }
+
+  /** Runs a fetch from WeChat, counted in `wechat_token_fetches_total` by its reason and outcome. */
+  private counted<T>(kind: CredentialKind, appid: string, reason: TokenFetchReason, fetch: () => Promise<T>) {
+    return fetch().then(
+      (fetched) => {
+        this.metrics.tokenFetch(appid, kind, reason, 'ok');
+        return fetched;
+      },
+      (error: unknown) => {
+        this.metrics.tokenFetch(appid, kind, reason, 'error');
+        throw error;
+      },
+    );
   }
 
   private async store(kind: CredentialKind, appid: string, fetched: Fetched, tx: SqlTx, forced: boolean) {

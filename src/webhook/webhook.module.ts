@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { IdentityModule } from 'src/identity/identity.module';
+import { RetentionModule } from 'src/retention/retention.module';
 import { TokenModule } from 'src/token/token.module';
 import { AutoReplyRuleRepository } from 'src/webhook/auto-reply-rule.repository';
 import { AutoReplyService } from 'src/webhook/auto-reply.service';
@@ -10,6 +11,7 @@ import { SubscribeHandler } from 'src/webhook/handlers/subscribe.handler';
 import { UnsubscribeHandler } from 'src/webhook/handlers/unsubscribe.handler';
 import { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
 import { InboundMessageRepository } from 'src/webhook/inbound-message.repository';
+import { InboundMessageRetention } from 'src/webhook/inbound-message.retention';
 import { MenuClient } from 'src/webhook/menu.client';
 import { MenuService } from 'src/webhook/menu.service';
 import { AutoReplyAdminController, MenuAdminController } from 'src/webhook/webhook-admin.controller';
@@ -22,12 +24,13 @@ import { WeChatModule } from 'src/wechat/wechat.module';
  * handler pipeline is every `@WebhookStep()` provider of the app, this module's three among them (WebhookPipeline).
  */
 @Module({
-  imports: [WeChatModule, TokenModule, IdentityModule, DiscoveryModule],
+  imports: [WeChatModule, TokenModule, IdentityModule, DiscoveryModule, RetentionModule],
   controllers: [WebhookController, AutoReplyAdminController, MenuAdminController, DomainVerifyController],
   providers: [
     WebhookService,
     WebhookPipeline,
     InboundMessageRepository,
+    InboundMessageRetention,
     AutoReplyRuleRepository,
     AutoReplyService,
     MenuClient,

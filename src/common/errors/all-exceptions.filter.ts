@@ -49,6 +49,16 @@ export function toErrorBody(thrown: unknown, logger: Logger): ErrorBody {
   if (platformError?.type === 'entity.too.large' || platformError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return { statusCode: 413, error: 'payload_too_large', message: 'The request body is too large.' };
   }
+  if (platformError?.type === 'charset.unsupported') {
+    return {
+      statusCode: 415,
+      error: 'unsupported_media_type',
+      message: 'JSON bodies are read as UTF-8 only: send charset=utf-8 or no charset.',
+    };
+  }
+  if (platformError?.type === 'entity.invalid') {
+    return { statusCode: 400, error: 'bad_request', message: (exception as Error).message };
+  }
   const status = platformError?.status ?? (isFastifyError(platformError) ? platformError.statusCode : undefined);
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { statusCode: 400, error: 'bad_request', message: 'The request body could not be read.' };
@@ -59,6 +69,11 @@ export function toErrorBody(thrown: unknown, logger: Logger): ErrorBody {
   }
   logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
   return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, error: 'internal_error', message: 'Internal server error.' };
+}
+
+/** The headers an error asks to be answered with (an AppException's `Retry-After`), if any. */
+export function headersOf(thrown: unknown): Record<string, string> | undefined {
+  return thrown instanceof AppException ? thrown.headers : undefined;
 }
 
 @Catch()
@@ -73,6 +88,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = toErrorBody(exception, this.logger);
     if (httpAdapter.isHeadersSent(response)) {
       return;
+    }
+    const headers = headersOf(exception);
+    for (const name of Object.keys(headers ?? {})) {
+      httpAdapter.setHeader(response, name, headers![name]);
     }
     httpAdapter.reply(response, body, body.statusCode);
   }

@@ -9,6 +9,9 @@ export type ErrorCode =
   | 'managed_by_env'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'uri_too_long'
+  | 'headers_too_large'
+  | 'request_timeout'
   | 'too_many_requests'
   | 'invalid_signature'
   | 'invalid_state'
@@ -29,11 +32,15 @@ export class AppException extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message, options);
     this.name = 'AppException';
+    this.headers = options?.headers;
   }
+
+  /** Headers that go with the answer, e.g. `Retry-After` on a 429. */
+  readonly headers?: Record<string, string>;
 
   static badRequest(message: string): AppException {
     return new AppException(400, 'bad_request', message);

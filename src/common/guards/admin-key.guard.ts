@@ -5,23 +5,34 @@ import { AppException } from 'src/common/errors/app-exception';
 import { safeEqual } from 'src/common/safe-equal';
 import type { Configuration } from 'src/config/configuration';
 
-/** `/admin/*`: header `X-Admin-Key` equal to ADMIN_API_KEY, compared in constant time; 503 when unset. */
+/**
+ * `/admin/*`: header `X-Admin-Key` equal to one of ADMIN_API_KEY's comma-separated keys (several during a rotation),
+ * compared in constant time with every one of them (no early exit tells which matched); 503 when unset.
+ */
 @Injectable()
 export class AdminKeyGuard implements CanActivate {
-  private readonly adminKey?: string;
+  private readonly adminKeys: string[];
 
   constructor(config: ConfigService<Configuration, true>) {
-    this.adminKey = config.get('app', { infer: true }).adminApiKey;
+    this.adminKeys = config.get('app', { infer: true }).adminApiKeys;
   }
 
   canActivate(context: ExecutionContext): boolean {
-    if (!this.adminKey) {
+    if (this.adminKeys.length === 0) {
       throw AppException.notConfigured('ADMIN_API_KEY');
     }
     const given = context.switchToHttp().getRequest<FastifyRequest>().headers['x-admin-key'];
-    if (typeof given !== 'string' || !safeEqual(given, this.adminKey)) {
+    if (typeof given !== 'string' || !this.isAdminKey(given)) {
       throw new AppException(401, 'unauthorized', 'A valid X-Admin-Key header is required.');
     }
     return true;
+  }
+
+  private isAdminKey(given: string): boolean {
+    let matched = false;
+    for (const key of this.adminKeys) {
+      matched = safeEqual(given, key) || matched;
+    }
+    return matched;
   }
 }

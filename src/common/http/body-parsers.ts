@@ -107,6 +107,56 @@ export function isXmlContentType(header: string | undefined): boolean {
   return /^\s*(text|application)\/xml\s*(;|$)/i.test(header ?? '');
 }
 
+/** How deep a JSON body may nest: far more than any route takes, far less than what overflows validation's stack. */
+export const JSON_DEPTH_LIMIT = 32;
+
+// A UTF-16 surrogate without its other half: not a character, and nothing WeChat or PostgreSQL can take as text.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** What is wrong with a text for PostgreSQL and WeChat (a NUL, a lone surrogate), or undefined. */
+function textProblem(text: string): string | undefined {
+  if (text.includes('\u0000')) {
+    return 'must not contain a NUL character (\\u0000)';
+  }
+  return LONE_SURROGATE.test(text) ? 'must be valid Unicode text (it holds a lone surrogate)' : undefined;
+}
+
+const pathOf = (parent: string, key: string): string => (parent === '' ? key : `${parent}.${key}`);
+
+/**
+ * Refuses, naming the field, what no route can store or pass on: nesting deeper than JSON_DEPTH_LIMIT (validating
+ * it would overflow the stack), and text with a NUL or a lone surrogate, in a value or a key. Recursion stops at the
+ * depth limit, so hostile nesting cannot overflow here either.
+ */
+function checkJson(value: unknown, path: string, depth: number): void {
+  if (typeof value === 'string') {
+    const problem = textProblem(value);
+    if (problem) {
+      throw new BodyError(400, 'entity.invalid', `${path || 'the body'} ${problem}`);
+    }
+    return;
+  }
+  if (value === null || typeof value !== 'object') {
+    return;
+  }
+  if (depth > JSON_DEPTH_LIMIT) {
+    throw new BodyError(400, 'entity.invalid', `The JSON body is nested more than ${JSON_DEPTH_LIMIT} levels deep.`);
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      checkJson(value[i], `${path}[${i}]`, depth + 1);
+    }
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    const problem = textProblem(key);
+    if (problem) {
+      throw new BodyError(400, 'entity.invalid', `The field name ${JSON.stringify(key)} ${problem}`);
+    }
+    checkJson((value as Record<string, unknown>)[key], pathOf(path, key), depth + 1);
+  }
+}
+
 /** body-parser's strict mode: only an object or an array, with the message JSON.parse gives for that first token. */
 function parseJson(text: string): unknown {
   if (text.length === 0) {
@@ -123,12 +173,15 @@ function parseJson(text: string): unknown {
       throw Object.assign(new SyntaxError(message), { status: 400, type: 'entity.parse.failed' });
     }
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     // As body-parser did: the SyntaxError itself (Nest turns it into a 400 with its message), marked 400.
     throw Object.assign(error as Error, { status: 400, type: 'entity.parse.failed' });
   }
+  checkJson(value, '', 1);
+  return value;
 }
 
 /**
@@ -159,6 +212,7 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
       if (Object.keys(fields).length > 1000) {
         throw new BodyError(413, 'parameters.too.many', 'too many parameters');
       }
+      checkJson(fields, '', 1);
       return fields;
     }),
   );

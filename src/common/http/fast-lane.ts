@@ -2,8 +2,9 @@ import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerRespo
 import { parse as parseQueryString, ParsedUrlQuery } from 'node:querystring';
 import { Logger, SetMetadata } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { toErrorBody } from 'src/common/errors/all-exceptions.filter';
+import { headersOf, toErrorBody } from 'src/common/errors/all-exceptions.filter';
 import { readTextBody } from 'src/common/http/body-parsers';
+import { clientIpOf } from 'src/common/http/client-ip';
 import { contentTypeWithCharset } from 'src/common/http/content-type';
 import { RequestHooks } from 'src/common/http/request-hooks';
 import { describeRequest, RequestLogContext, requestLogContext } from 'src/logging/request-context';
@@ -110,8 +111,15 @@ function drain(request: IncomingMessage): Promise<undefined> {
   });
 }
 
-function send(response: ServerResponse, status: number, contentType: string, body: string): void {
+function send(
+  response: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers?: Record<string, string>,
+): void {
   response.writeHead(status, {
+    ...headers,
     'content-type': contentTypeWithCharset(contentType),
     'content-length': Buffer.byteLength(body),
   });
@@ -141,6 +149,9 @@ export class FastLane {
   /** The HTTP server: lane routes first, then `framework`. */
   createServer(framework: PlainHandler, settings: { keepAliveTimeout: number; requestTimeout: number }): Server {
     const server = createServer((request, response) => {
+      // On every answer, the lane's and the framework's (writeHead adds headers set before it): no browser is to
+      // guess a type other than the one sent (a JSON error read as HTML, an avatar URL as script).
+      response.setHeader('x-content-type-options', 'nosniff');
       if (!request.url) {
         framework(request, response);
         return;
@@ -245,7 +256,7 @@ export class FastLane {
   ): Promise<number> {
     try {
       try {
-        this.hooks.request(req, route.path);
+        this.hooks.request(req, route.path, () => clientIpOf(request));
       } catch (refusal) {
         await drain(request);
         throw refusal;
@@ -261,7 +272,7 @@ export class FastLane {
       return answer.status;
     } catch (error) {
       const body = toErrorBody(error, route.logger);
-      send(response, body.statusCode, 'application/json', JSON.stringify(body));
+      send(response, body.statusCode, 'application/json', JSON.stringify(body), headersOf(error));
       return body.statusCode;
     }
   }

@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { toErrorBody } from 'src/common/errors/all-exceptions.filter';
+import { headersOf, toErrorBody } from 'src/common/errors/all-exceptions.filter';
 import { describeRequest, RequestLogContext, requestLogContext } from 'src/logging/request-context';
 
-type OnRequest = (request: RequestLogContext, route: string | undefined) => void;
+/** The client's address (trusted proxies' X-Forwarded-For honoured, see client-ip.ts), worked out when asked for. */
+export type ClientIp = () => string;
+type OnRequest = (request: RequestLogContext, route: string | undefined, clientIp: ClientIp) => void;
 type OnResponse = (request: RequestLogContext, route: string | undefined, statusCode: number, ms: number) => void;
 
 /**
@@ -15,7 +17,8 @@ export interface RequestHook {
   /**
    * Before the route runs and before its body is read. Throwing refuses the request: it is answered with the
    * contract's JSON error for what was thrown (an AppException(429, 'too_many_requests', …) for a rate limit), and the
-   * route does not run. Runs inside the request's log context.
+   * route does not run; the headers of a thrown AppException (`Retry-After`) go with the answer. Runs inside the
+   * request's log context. `clientIp` gives the client's address, the same on the fast lane and the framework.
    */
   onRequest?: OnRequest;
   /** Once the answer is sent: its status and the whole milliseconds since the request arrived. Must not throw. */
@@ -60,9 +63,9 @@ export class RequestHooks {
   }
 
   /** Runs every onRequest hook in the order they were added; a hook's throw (a refusal) stops here and is rethrown. */
-  request(request: RequestLogContext, route: string | undefined): void {
+  request(request: RequestLogContext, route: string | undefined, clientIp: ClientIp): void {
     for (let i = 0; i < this.requestHooks.length; i += 1) {
-      this.requestHooks[i](request, route);
+      this.requestHooks[i](request, route, clientIp);
     }
   }
 
@@ -91,10 +94,17 @@ export function attachRequestHooks(fastify: FastifyInstance, hooks: RequestHooks
       // The request logging's own onRequest hook, installed first, has already described the request.
       const current = requestLogContext.getStore();
       try {
-        hooks.request(current?.id === request.id ? current : describeFastifyRequest(request), request.routeOptions.url);
+        hooks.request(
+          current?.id === request.id ? current : describeFastifyRequest(request),
+          request.routeOptions.url,
+          () => request.ip,
+        );
       } catch (error) {
         const body = toErrorBody(error, logger);
-        void reply.code(body.statusCode).send(body);
+        void reply
+          .code(body.statusCode)
+          .headers(headersOf(error) ?? {})
+          .send(body);
         return;
       }
       done();

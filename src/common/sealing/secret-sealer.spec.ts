@@ -2,8 +2,10 @@ import type { ConfigService } from '@nestjs/config';
 import type { Configuration } from 'src/config/configuration';
 import { SecretSealer } from 'src/common/sealing/secret-sealer';
 
-const sealerWith = (key: Buffer) =>
-  new SecretSealer({ get: () => ({ dataEncryptionKey: key }) } as unknown as ConfigService<Configuration, true>);
+const sealerWith = (key: Buffer, previous?: Buffer) =>
+  new SecretSealer({
+    get: () => ({ dataEncryptionKey: key, dataEncryptionKeyPrevious: previous }),
+  } as unknown as ConfigService<Configuration, true>);
 
 describe(SecretSealer.name, () => {
   const sut = sealerWith(Buffer.alloc(32, 9));
@@ -30,5 +32,28 @@ describe(SecretSealer.name, () => {
     parts[3] = Buffer.from('zzzzzzzzzzzzz').toString('base64url');
     expect(() => sut.open(parts.join('.'))).toThrow();
     expect(() => sut.open('plain-text')).toThrow(/format/);
+  });
+
+  describe('key rotation (DATA_ENCRYPTION_KEY_PREVIOUS)', () => {
+    const oldKey = Buffer.alloc(32, 1);
+    const newKey = Buffer.alloc(32, 2);
+    const before = sealerWith(oldKey);
+    const rotated = sealerWith(newKey, oldKey);
+
+    it('should open values sealed with the previous key and seal new ones with the current key', () => {
+      const old = before.seal('session-key');
+      expect(rotated.open(old)).toBe('session-key');
+      expect(sealerWith(newKey).open(rotated.seal('next'))).toBe('next');
+    });
+
+    it('should reseal a value of the previous key with the current one, and leave a current value alone', () => {
+      const resealed = rotated.reseal(before.seal('refresh-token'))!;
+      expect(sealerWith(newKey).open(resealed)).toBe('refresh-token');
+      expect(rotated.reseal(resealed)).toBeUndefined();
+    });
+
+    it('should refuse a value sealed under neither key', () => {
+      expect(() => rotated.open(sealerWith(Buffer.alloc(32, 3)).seal('x'))).toThrow();
+    });
   });
 });

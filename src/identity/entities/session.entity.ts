@@ -14,6 +14,7 @@ import { UserEntity } from 'src/identity/entities/user.entity';
 @Entity({ name: 'sessions' })
 @Unique('UQ_sessions_token_hash', ['tokenHash'])
 @Index('IDX_sessions_user_id', ['userId'])
+@Index('IDX_sessions_expires_at', ['expiresAt'])
 export class SessionEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'sessions_pkey' })
   id: string;

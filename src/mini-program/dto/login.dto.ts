@@ -2,11 +2,13 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ACCOUNT_RULES } from 'src/accounts/account-rules';
 
+// class-validator checks a property's decorators from the bottom up and reports the first failure: the type check
+// comes last, so a missing or mistyped field is told that, not a length limit.
 export class LoginDto {
   @ApiProperty({ description: 'The code from wx.login() in the mini-program', example: '0a3bcD000abc' })
-  @IsString({ message: 'code must be a string' })
-  @IsNotEmpty({ message: 'code must not be empty' })
   @MaxLength(128)
+  @IsNotEmpty({ message: 'code must not be empty' })
+  @IsString({ message: 'code must be a string' })
   code: string;
 
   @ApiPropertyOptional({

@@ -40,6 +40,7 @@ p{margin:8px 0;color:#4e5969}
 .placeholder{width:88px;height:88px;border-radius:50%;background:#e5e6eb;margin:0 auto;display:flex;align-items:center;justify-content:center;font-size:36px;color:#86909c}
 .btn{display:block;margin:20px 0 0;padding:13px 16px;border-radius:8px;font-size:17px;text-decoration:none;background:#07c160;color:#fff}
 .btn.secondary{background:#f2f3f5;color:#1d2129}
+form{margin:0}button.btn{width:100%;border:0;font-family:inherit;cursor:pointer}
 .icon{width:56px;height:56px;border-radius:50%;margin:0 auto;display:flex;align-items:center;justify-content:center;font:600 30px/1 Arial,sans-serif;color:#fff;background:#ff7d00}
 .icon.info{background:#3491fa}.icon.stop{background:#86909c}
 .muted{font-size:14px;color:#86909c}
@@ -59,9 +60,18 @@ function layout(title: string, body: string): string {
 </html>`;
 }
 
+/** A button that POSTs to `action` (a page action: no script runs on these pages). */
+function postButton(action: string, label: string, secondary = false): string {
+  return `<form method="post" action="${escapeHtml(action)}"><button class="btn${secondary ? ' secondary' : ''}" type="submit">${escapeHtml(label)}</button></form>`;
+}
+
 function link(href: string, label: string, secondary = false): string {
   return `<a class="btn${secondary ? ' secondary' : ''}" href="${escapeHtml(href)}">${escapeHtml(label)}</a>`;
 }
+
+/** The home page's actions (HomeController): refresh the profile through /api/me/sync's service, log out. */
+export const HOME_SYNC_PATH = '/me/sync';
+export const HOME_LOGOUT_PATH = '/logout';
 
 export interface HomeView {
   nickname: string | null;
@@ -86,7 +96,7 @@ ${link('/oauth/authorize', '微信登录')}</div>`,
   return layout(
     '首页',
     `<div class="card">${picture}<h1>欢迎, ${escapeHtml(name)}</h1><p class="muted">你已通过微信登录</p>
-${link('/oauth/authorize?scope=snsapi_userinfo', '更新微信资料', true)}</div>`,
+${postButton(HOME_SYNC_PATH, '更新微信资料', true)}${postButton(HOME_LOGOUT_PATH, '退出登录', true)}</div>`,
   );
 }
 

@@ -14,6 +14,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 
+// class-validator checks a property's decorators from the bottom up and reports the first failure: the type check
+// comes last, so a missing or mistyped field is told that, not a length limit.
 export const REPLY_TYPES = ['text', 'image', 'voice', 'video', 'music', 'news'] as const;
 export type ReplyType = (typeof REPLY_TYPES)[number];
 
@@ -24,87 +26,87 @@ const isType =
 
 export class NewsArticleDto {
   @ApiProperty({ example: '本周活动' })
-  @IsString()
   @MaxLength(256)
+  @IsString()
   title: string;
 
   @ApiProperty({ example: '点开看看' })
-  @IsString()
   @MaxLength(1024)
+  @IsString()
   description: string;
 
   @ApiProperty({ example: 'https://example.com/cover.jpg' })
-  @IsString()
   @MaxLength(1024)
+  @IsString()
   picUrl: string;
 
   @ApiProperty({ example: 'https://example.com/week' })
-  @IsString()
   @MaxLength(1024)
+  @IsString()
   url: string;
 }
 
 /** A passive reply; which fields are required depends on `type`. */
 export class ReplyDto {
   @ApiProperty({ enum: REPLY_TYPES, example: 'text' })
-  @IsIn(REPLY_TYPES, { message: `reply.type must be one of ${REPLY_TYPES.join(', ')}` })
+  @IsIn(REPLY_TYPES, { message: `type must be one of ${REPLY_TYPES.join(', ')}` })
   type: ReplyType;
 
   @ApiPropertyOptional({ description: 'text: the words to send', example: '你好！' })
   @ValidateIf(isType('text'))
-  @IsString()
-  @IsNotEmpty()
   @MaxLength(2048)
+  @IsNotEmpty()
+  @IsString()
   content?: string;
 
   @ApiPropertyOptional({ description: 'image, voice, video: a media_id from the material API' })
   @ValidateIf(isType('image', 'voice', 'video'))
-  @IsString()
-  @IsNotEmpty()
   @MaxLength(256)
+  @IsNotEmpty()
+  @IsString()
   mediaId?: string;
 
   @ApiPropertyOptional({ description: 'video, music' })
   @ValidateIf(isType('video', 'music'))
   @IsOptional()
-  @IsString()
   @MaxLength(256)
+  @IsString()
   title?: string;
 
   @ApiPropertyOptional({ description: 'video, music' })
   @ValidateIf(isType('video', 'music'))
   @IsOptional()
-  @IsString()
   @MaxLength(1024)
+  @IsString()
   description?: string;
 
   @ApiPropertyOptional({ description: 'music' })
   @ValidateIf(isType('music'))
   @IsOptional()
-  @IsString()
   @MaxLength(1024)
+  @IsString()
   musicUrl?: string;
 
   @ApiPropertyOptional({ description: 'music: high-quality link, played on Wi-Fi' })
   @ValidateIf(isType('music'))
   @IsOptional()
-  @IsString()
   @MaxLength(1024)
+  @IsString()
   hqMusicUrl?: string;
 
   @ApiPropertyOptional({ description: 'music: media_id of the thumbnail' })
   @ValidateIf(isType('music'))
-  @IsString()
-  @IsNotEmpty()
   @MaxLength(256)
+  @IsNotEmpty()
+  @IsString()
   thumbMediaId?: string;
 
   @ApiPropertyOptional({ type: [NewsArticleDto], description: 'news: 1 to 8 articles, sent as given' })
   @ValidateIf(isType('news'))
-  @IsArray()
-  @ArrayMinSize(1, { message: 'reply.articles must hold 1 to 8 articles' })
-  @ArrayMaxSize(8, { message: 'reply.articles must hold 1 to 8 articles' })
   @ValidateNested({ each: true })
+  @ArrayMaxSize(8, { message: 'articles must hold 1 to 8 articles' })
+  @ArrayMinSize(1, { message: 'articles must hold 1 to 8 articles' })
+  @IsArray()
   @Type(() => NewsArticleDto)
   articles?: NewsArticleDto[];
 }
@@ -118,9 +120,9 @@ export class CreateAutoReplyDto {
 
   @ApiPropertyOptional({ example: '营业时间' })
   @ValidateIf((dto: CreateAutoReplyDto) => dto.match !== undefined)
-  @IsString()
-  @IsNotEmpty({ message: 'keyword must not be empty' })
   @MaxLength(256)
+  @IsNotEmpty({ message: 'keyword must not be empty' })
+  @IsString()
   keyword?: string;
 
   @ApiPropertyOptional({ enum: ['CLICK'], description: 'menu rules: the event' })
@@ -130,14 +132,14 @@ export class CreateAutoReplyDto {
 
   @ApiPropertyOptional({ example: 'V1001_TODAY_MUSIC', description: "menu rules: the button's key" })
   @ValidateIf((dto: CreateAutoReplyDto) => dto.event !== undefined)
-  @IsString()
-  @IsNotEmpty({ message: 'eventKey must not be empty' })
   @MaxLength(128)
+  @IsNotEmpty({ message: 'eventKey must not be empty' })
+  @IsString()
   eventKey?: string;
 
   @ApiProperty({ type: ReplyDto })
-  @IsObject({ message: 'reply must be an object such as {"type":"text","content":"…"}' })
   @ValidateNested()
+  @IsObject({ message: 'reply must be an object such as {"type":"text","content":"…"}' })
   @Type(() => ReplyDto)
   reply: ReplyDto;
 }

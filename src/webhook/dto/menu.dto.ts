@@ -1,6 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsObject } from 'class-validator';
 
+// class-validator checks a property's decorators from the bottom up and reports the first failure: the type check
+// comes last, so a missing or mistyped field is told that, not a length limit.
 /** WeChat's custom-menu JSON (自定义菜单): up to 3 buttons, each with up to 5 sub-buttons; WeChat checks the rest. */
 export class MenuDto {
   @ApiProperty({
@@ -12,9 +14,9 @@ export class MenuDto {
     type: 'array',
     items: { type: 'object' },
   })
-  @IsArray({ message: 'button must be an array' })
-  @ArrayMinSize(1, { message: 'button must hold 1 to 3 buttons' })
-  @ArrayMaxSize(3, { message: 'button must hold 1 to 3 buttons' })
   @IsObject({ each: true, message: 'each button must be an object' })
+  @ArrayMaxSize(3, { message: 'button must hold 1 to 3 buttons' })
+  @ArrayMinSize(1, { message: 'button must hold 1 to 3 buttons' })
+  @IsArray({ message: 'button must be an array' })
   button: Record<string, unknown>[];
 }

@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AxiosError, AxiosRequestConfig } from 'axios';
 import type { Configuration } from 'src/config/configuration';
+import { Metrics } from 'src/metrics/metrics';
 import { WeChatApiError } from 'src/wechat/http/wechat-api.error';
 import { WeChatErrcode } from 'src/wechat/http/wechat-errcode';
 
@@ -24,6 +25,23 @@ interface WeChatErrorFields {
 /** Query parameters that are credentials: never logged. */
 const SECRET_PARAMS = new Set(['secret', 'access_token', 'js_code', 'code', 'refresh_token', 'appsecret']);
 
+/** The errcode label of a failed call: WeChat's errcode, else why there was none. */
+function errcodeLabel(error: unknown): number | 'timeout' | 'network' | 'http' | 'not_json' {
+  if (!(error instanceof WeChatApiError)) {
+    return 'network';
+  }
+  if (error.errcode !== null) {
+    return error.errcode;
+  }
+  if (error.timedOut) {
+    return 'timeout';
+  }
+  if (error.errmsg.startsWith('HTTP ')) {
+    return 'http';
+  }
+  return error.errmsg.startsWith('answer is not') ? 'not_json' : 'network';
+}
+
 /**
  * The one HTTP client for WeChat's server API: base URL, time-out, `errcode` check (a 200 with errcode ≠ 0 is a
  * failure; a success may carry no errcode at all), one retry when WeChat says it is busy (-1), and log lines that
@@ -38,6 +56,7 @@ export class WeChatHttpClient {
   constructor(
     private readonly http: HttpService,
     config: ConfigService<Configuration, true>,
+    private readonly metrics: Metrics,
   ) {
     const wechat = config.get('wechat', { infer: true });
     this.baseUrl = wechat.apiBase;
@@ -64,7 +83,20 @@ export class WeChatHttpClient {
     return this.request<T>({ method: 'POST', path, body, query, appid });
   }
 
+  /** One call, counted by endpoint and errcode (`timeout`, `network`, `http`, `not_json` when WeChat gave none). */
   private async once<T extends object>(request: WeChatRequest): Promise<T> {
+    const started = Date.now();
+    try {
+      const body = await this.call<T>(request);
+      this.metrics.wechatCall(request.path, 0, Date.now() - started);
+      return body;
+    } catch (error) {
+      this.metrics.wechatCall(request.path, errcodeLabel(error), Date.now() - started);
+      throw error;
+    }
+  }
+
+  private async call<T extends object>(request: WeChatRequest): Promise<T> {
     const config: AxiosRequestConfig = {
       method: request.method,
       baseURL: this.baseUrl,

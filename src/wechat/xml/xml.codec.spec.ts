@@ -1,5 +1,5 @@
 import { Parser } from 'xml2js';
-import { cdata, parseXml, XmlError, XmlNode } from 'src/wechat/xml/xml.codec';
+import { cdata, parseXml, refuseDeclarations, XmlError, XmlNode } from 'src/wechat/xml/xml.codec';
 import { mutate, prng } from 'test/support/fuzz';
 import { wechatMessages } from 'test/support/wechat-signer';
 
@@ -29,6 +29,33 @@ describe('XmlCodec', () => {
     );
     expect(reasonOf('<xml><!ENTITY a "b"></xml>')).toBe('dtd');
     expect(reasonOf('<!doctype xml><xml/>')).toBe('dtd');
+  });
+
+  it('should take declaration-like text inside CDATA as content: a follower may write <!DOCTYPE html>', () => {
+    const text = (content: string) =>
+      `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Content><![CDATA[${content}]]></Content></xml>`;
+    expect(parseXml(text('<!DOCTYPE html>')).Content).toBe('<!DOCTYPE html>');
+    expect(parseXml(text('what does <!ENTITY x "y"> do?')).Content).toBe('what does <!ENTITY x "y"> do?');
+    expect(() => refuseDeclarations(text('<!DOCTYPE html>'))).not.toThrow();
+  });
+
+  it('should still refuse a declaration outside CDATA, before or after a CDATA section', () => {
+    expect(reasonOf('<!DOCTYPE x><xml><A><![CDATA[<!DOCTYPE html>]]></A></xml>')).toBe('dtd');
+    expect(reasonOf('<xml><A><![CDATA[<!DOCTYPE html>]]></A><!ENTITY a "b"></xml>')).toBe('dtd');
+    expect(() => refuseDeclarations('<!DOCTYPE x [<!ENTITY e "e">]><xml><Encrypt>abc</Encrypt></xml>')).toThrow(
+      XmlError,
+    );
+  });
+
+  it('should refuse a raw NUL character (no XML has one, PostgreSQL cannot store one)', () => {
+    expect(reasonOf('<xml><Content><![CDATA[a\u0000b]]></Content></xml>')).toBe('nul');
+  });
+
+  it('should search hostile text for declarations in linear time', () => {
+    const hostile = `<xml>${'<![CDATA[<!ENTITY]]>'.repeat(3000)}</xml>`;
+    const started = Date.now();
+    expect(() => refuseDeclarations(hostile)).not.toThrow();
+    expect(Date.now() - started).toBeLessThan(200);
   });
 
   it('should refuse a billion-laughs document at once', () => {

@@ -2,7 +2,7 @@ import sax from 'sax';
 
 export class XmlError extends Error {
   constructor(
-    readonly reason: 'empty' | 'dtd' | 'malformed' | 'not_wechat',
+    readonly reason: 'empty' | 'dtd' | 'nul' | 'malformed' | 'not_wechat',
     message: string,
   ) {
     super(message);
@@ -17,8 +17,13 @@ export interface XmlNode {
 }
 
 // Declarations are how XXE and billion-laughs attacks start; WeChat never sends them, so they are refused before any
-// parser sees the text (sax would not expand external entities, but refusing is cheaper and certain).
+// parser sees the text (sax would not expand external entities, but refusing is cheaper and certain). Text inside
+// CDATA is content, not markup: a follower's message that reads `<!DOCTYPE html>` or mentions `<!ENTITY` arrives
+// there and must be recorded and answered like any other.
 const DECLARATION = /<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i;
+const DECLARATIONS = new RegExp(DECLARATION.source, 'gi');
+const CDATA_OPEN = '<![CDATA[';
+const CDATA_CLOSE = ']]>';
 
 /** An element being read: its text so far (CDATA included) and its child elements, once it has any. */
 interface OpenElement {
@@ -42,6 +47,10 @@ export function parseXml(xml: string): XmlNode {
     throw new XmlError('empty', 'the body is empty');
   }
   refuseDeclarations(xml);
+  if (xml.includes('\u0000')) {
+    // XML 1.0 has no NUL character, and PostgreSQL cannot store one: the sender's fault, refused before recording.
+    throw new XmlError('nul', 'the XML contains a NUL character');
+  }
   if (!/^\s*(<\?xml[^>]*\?>\s*)?<xml[\s>]/.test(xml)) {
     throw new XmlError('not_wechat', 'the body is not a WeChat <xml> document');
   }
@@ -54,6 +63,13 @@ export function parseXml(xml: string): XmlNode {
   parser.onerror = (error) => {
     throw error;
   };
+  // Past the prolog sax refuses a DOCTYPE itself; any other declaration outside CDATA (`<!ENTITY …>` in an element's
+  // text) it would report and skip: refused here.
+  const refuse = () => {
+    throw new XmlError('dtd', 'DOCTYPE and entity declarations are not accepted');
+  };
+  parser.ondoctype = refuse;
+  parser.onsgmldeclaration = refuse;
   parser.onopentag = (node) => {
     if (root !== undefined) {
       throw new Error('a second root element');
@@ -85,7 +101,10 @@ export function parseXml(xml: string): XmlNode {
   };
   try {
     parser.write(text).close();
-  } catch {
+  } catch (error) {
+    if (error instanceof XmlError) {
+      throw error;
+    }
     throw new XmlError('malformed', 'the XML is malformed');
   }
   // What follows the root may only be whitespace.
@@ -129,13 +148,36 @@ function addChild(children: XmlNode, name: string, value: XmlValue): void {
 }
 
 /**
- * Throws when the text declares a DTD or entities (XXE, billion laughs). parseXml runs it on what it parses: call it
- * only for text that is never parsed (the envelope of an encrypted message), so no text is searched twice.
+ * Throws when the text declares a DTD or entities (XXE, billion laughs) as markup, i.e. outside CDATA. parseXml runs
+ * it on what it parses: call it only for text that is never parsed (the envelope of an encrypted message), so no
+ * text is searched twice. Almost every text has no declaration-like string at all: one search, as before; the rest
+ * are walked once, matches and CDATA sections in step (linear on hostile input too).
  */
 export function refuseDeclarations(xml: string): void {
-  if (DECLARATION.test(xml)) {
+  if (DECLARATION.test(xml) && hasDeclarationOutsideCdata(xml)) {
     throw new XmlError('dtd', 'DOCTYPE and entity declarations are not accepted');
   }
+}
+
+function hasDeclarationOutsideCdata(xml: string): boolean {
+  DECLARATIONS.lastIndex = 0;
+  // Where the last CDATA section seen so far ends, and where to look for the next one.
+  let cdataEnd = 0;
+  for (let match = DECLARATIONS.exec(xml); match !== null; match = DECLARATIONS.exec(xml)) {
+    while (match.index >= cdataEnd) {
+      const open = xml.indexOf(CDATA_OPEN, cdataEnd);
+      if (open === -1 || open > match.index) {
+        return true;
+      }
+      const close = xml.indexOf(CDATA_CLOSE, open + CDATA_OPEN.length);
+      if (close === -1) {
+        // An unterminated section runs to the end: the parser refuses the document as malformed.
+        return false;
+      }
+      cdataEnd = close + CDATA_CLOSE.length;
+    }
+  }
+  return false;
 }
 
 /** The text of a child element, or undefined when absent or not text. */

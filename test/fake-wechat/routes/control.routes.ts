@@ -7,6 +7,7 @@ import {
   isTicketType,
   TICKET_TYPES,
 } from 'test/fake-wechat/routes/ticket.routes';
+import { resetOAuthModes } from 'test/fake-wechat/routes/oauth.routes';
 import { invalidateTokens } from 'test/fake-wechat/routes/token.routes';
 
 type Body = Record<string, unknown>;
@@ -35,10 +36,11 @@ const APP_KINDS: readonly FakeApp['kind'][] = ['official_account', 'mini_program
  *   the answer is `{event, appid, scene, openid, status, reply}` (reply decrypted). A first scan by an openid follows
  *   (subscribe), later ones are SCAN. An expired ticket → 410, nothing sent. `GET qrcodes?appid=…`: issued codes,
  *   newest first. (qrcode.routes.ts)
- * - `GET calls`: calls per path; `POST reset`: forgets calls and faults. OAuth controls: `oauth.routes.ts`.
  * - `POST message-refusal` `{touser, errcode|null}`: every message to `touser` is refused with `errcode` (43004,
  *   43101, 45015, 40003, 40037, 47003, 45009…) until set to null; `GET messages?touser=…`: the messages accepted
  *   (`message.routes.ts`).
+ * - `GET calls`: calls per path; `POST reset`: forgets calls and faults, and puts every OAuth mode back (the
+ *   consent page, the default user, no 网页授权域名, the clock on time). OAuth controls: `oauth.routes.ts`.
  */
 export function registerControlRoutes(fake: FakeWeChat): void {
   fake.route('POST', '/__control/jscode', ({ body }) => {
@@ -160,6 +162,7 @@ export function registerControlRoutes(fake: FakeWeChat): void {
   fake.route('POST', '/__control/reset', () => {
     fake.resetCalls();
     fake.clearFaults();
+    resetOAuthModes(fake);
     return { body: { ok: true } };
   });
 }

@@ -80,10 +80,12 @@ export const DEFAULT_OAUTH_USER: Omit<FakeOAuthUser, 'openid'> = {
   privilege: [],
 };
 
+const DEMO_OPENID = 'oDemoUser000000000000000001';
+
 function oauthState(fake: FakeWeChat): OAuthState {
   return fake.stateOf<OAuthState>('oauth', () => ({
     users: new Map(),
-    current: { openid: 'oDemoUser000000000000000001', ...DEFAULT_OAUTH_USER },
+    current: { openid: DEMO_OPENID, ...DEFAULT_OAUTH_USER },
     mode: 'page',
     freshUserEachTime: false,
     domains: new Map(),
@@ -99,8 +101,28 @@ const newOpenid = (): string => `o${randomBytes(20).toString('base64url').slice(
 export function setOAuthUser(fake: FakeWeChat, user: Partial<FakeOAuthUser> = {}): FakeOAuthUser {
   const given = Object.fromEntries(Object.entries(user).filter(([, value]) => value !== undefined));
   const next: FakeOAuthUser = { ...DEFAULT_OAUTH_USER, ...given, openid: user.openid ?? newOpenid() };
-  oauthState(fake).current = next;
+  const state = oauthState(fake);
+  state.current = next;
+  // A user WeChat already knows (under any app) changes at once: /sns/userinfo answers the new profile.
+  for (const [key, known] of state.users) {
+    if (known.openid === next.openid) {
+      state.users.set(key, { ...known, ...given, openid: next.openid });
+    }
+  }
   return next;
+}
+
+/**
+ * Back to how the emulator starts: the authorize page shown, the default user holding the phone, no 网页授权域名,
+ * WeChat's clock on time. Codes and tokens already issued stay valid.
+ */
+export function resetOAuthModes(fake: FakeWeChat): void {
+  const state = oauthState(fake);
+  state.mode = 'page';
+  state.freshUserEachTime = false;
+  state.domains.clear();
+  state.current = { openid: DEMO_OPENID, ...DEFAULT_OAUTH_USER };
+  fake.clockOffsetMs = 0;
 }
 
 /** Changes the profile WeChat keeps for an openid (as if the user changed nickname or avatar in WeChat). */

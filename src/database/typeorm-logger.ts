@@ -1,0 +1,39 @@
+import { Logger } from '@nestjs/common';
+import type { Logger as TypeOrmLoggerInterface } from 'typeorm';
+
+/**
+ * TypeORM's lines through Nest's Logger, so that the app's logger writes them (as JSON, with the request's context)
+ * rather than TypeORM printing them to the console: the pool's errors (a dropped connection) and failed statements.
+ * A failed statement is logged without its parameters, which may hold sealed secrets or hashes.
+ */
+export class TypeOrmLogger implements TypeOrmLoggerInterface {
+  private readonly logger = new Logger('Database');
+
+  logQuery(): void {
+    // Every statement: far too many lines; PostgreSQL's own log has them when needed.
+  }
+
+  logQueryError(error: string | Error, query: string): void {
+    const reason = typeof error === 'string' ? error : error.message;
+    this.logger.warn(`Statement failed: ${reason} (${query.replace(/\s+/g, ' ').slice(0, 200)})`);
+  }
+
+  logQuerySlow(time: number, query: string): void {
+    this.logger.warn(`Slow statement (${time} ms): ${query.replace(/\s+/g, ' ').slice(0, 200)}`);
+  }
+
+  logSchemaBuild(): void {
+    // The schema builder's steps: migrations are what change the schema, and DatabaseModule reports those it ran.
+  }
+
+  logMigration(): void {
+    // Each step of each migration run; DatabaseModule logs one line naming the migrations it ran.
+  }
+
+  log(level: 'log' | 'info' | 'warn', message: unknown): void {
+    // Only warnings (the pool's errors among them); TypeORM's info lines are start-up chatter (entity globs).
+    if (level === 'warn') {
+      this.logger.warn(String(message));
+    }
+  }
+}
