@@ -95,20 +95,6 @@ export class ForwardRepository {
     return this.outcomes.submit({ id, attempts, outcome });
   }
 
-  /** Deletes up to `batch` delivered or failed forwards created more than `days` days ago; answers how many. */
-  async deleteOlderThan(days: number, batch: number): Promise<number> {
-    const rows = await this.sql.rows<{ count: string }>(
-      `WITH old AS (
-         SELECT id FROM wechat_forwards
-          WHERE created_at < now() - $1 * interval '1 day' AND status IN ('delivered', 'failed')
-          ORDER BY created_at LIMIT $2
-       ), gone AS (DELETE FROM wechat_forwards f USING old WHERE f.id = old.id RETURNING 1)
-       SELECT count(*) AS count FROM gone`,
-      [days, batch],
-    );
-    return Number(rows[0]?.count ?? 0);
-  }
-
   private async insertMany(items: { forward: NewForward; leaseMs: number }[]): Promise<boolean[]> {
     const rows = [...items]
       .sort((a, b) => {

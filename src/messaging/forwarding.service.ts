@@ -11,6 +11,7 @@ import { QueueRunner } from 'src/messaging/queue-runner';
 import { FORWARD_BACKOFF_MS, retryDelay } from 'src/messaging/retry-policy';
 import { dedupeKey, InboundMessage } from 'src/wechat/messages/inbound-message';
 import type { Reply } from 'src/wechat/messages/reply';
+import { Metrics } from 'src/metrics/metrics';
 
 /** A claimed forward's lease: longer than a try can take. */
 const LEASE_MS = FORWARD_TIMEOUT_MS + 20_000;
@@ -36,6 +37,7 @@ export class ForwardingService implements OnApplicationBootstrap, OnApplicationS
     private readonly client: ForwardClient,
     private readonly outbox: OutboxService,
     config: ConfigService<Configuration, true>,
+    private readonly metrics: Metrics,
   ) {
     const messaging = config.get('messaging', { infer: true });
     this.secret = messaging.forwardSecret;
@@ -161,6 +163,7 @@ export class ForwardingService implements OnApplicationBootstrap, OnApplicationS
         `Forward ${id} of ${appid} (try ${attempts}) failed: ${result.error}; ${delay === null ? 'given up' : `next try in ${Math.round(delay / 1000)} s`}`,
       );
     }
+    this.metrics.forward(outcome.status);
     return { outcome, reply };
   }
 

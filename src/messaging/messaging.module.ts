@@ -1,3 +1,5 @@
+import { MessagingRetention } from 'src/messaging/messaging.retention';
+import { RetentionModule } from 'src/retention/retention.module';
 import { Module } from '@nestjs/common';
 import { FollowerActivityRepository } from 'src/messaging/follower-activity.repository';
 import { FollowerActivityStep } from 'src/messaging/follower-activity.step';
@@ -18,9 +20,10 @@ import { TokenModule } from 'src/token/token.module';
  * (follower activity, forwarding) and the late-reply taker; the webhook module imports none of it.
  */
 @Module({
-  imports: [TokenModule],
+  imports: [TokenModule, RetentionModule],
   controllers: [MessagesAdminController],
   providers: [
+    MessagingRetention,
     OutboxRepository,
     OutboxService,
     MessageClient,

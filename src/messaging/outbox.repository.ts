@@ -163,23 +163,6 @@ export class OutboxRepository {
     return this.outcomes.submit({ row, outcome });
   }
 
-  /**
-   * Deletes up to `batch` sent or failed messages created more than `days` days ago (the retention of
-   * MESSAGE_RETENTION_DAYS); answers how many went. Queued and sending ones stay, whatever their age.
-   */
-  async deleteOlderThan(days: number, batch: number): Promise<number> {
-    const rows = await this.sql.rows<{ count: string }>(
-      `WITH old AS (
-         SELECT id FROM wechat_outbound_messages
-          WHERE created_at < now() - $1 * interval '1 day' AND status IN ('sent', 'failed')
-          ORDER BY created_at LIMIT $2
-       ), gone AS (DELETE FROM wechat_outbound_messages m USING old WHERE m.id = old.id RETURNING 1)
-       SELECT count(*) AS count FROM gone`,
-      [days, batch],
-    );
-    return Number(rows[0]?.count ?? 0);
-  }
-
   private async finishMany(items: { row: ClaimedMessage; outcome: Outcome }[]): Promise<void[]> {
     const rows = items
       .map(({ row, outcome }) => ({

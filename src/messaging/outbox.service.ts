@@ -17,6 +17,7 @@ import {
 import { QueueRunner } from 'src/messaging/queue-runner';
 import { classifySendFailure, OUTBOX_BACKOFF_MS, OUTBOX_MAX_ATTEMPTS, retryDelay } from 'src/messaging/retry-policy';
 import type { Reply } from 'src/wechat/messages/reply';
+import { Metrics } from 'src/metrics/metrics';
 
 /** What the admin API shows of a message. */
 export interface MessageView {
@@ -72,6 +73,7 @@ export class OutboxService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly client: MessageClient,
     private readonly accounts: AccountRegistry,
     config: ConfigService<Configuration, true>,
+    private readonly metrics: Metrics,
   ) {
     // Longer than any one send can take (WeChat's time-out, twice for the token facade's retry), with room to spare.
     this.leaseMs = 2 * config.get('wechat', { infer: true }).httpTimeoutMs + 5_000;
@@ -192,6 +194,7 @@ export class OutboxService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async finish(row: ClaimedMessage, outcome: Parameters<OutboxRepository['finish']>[1]): Promise<void> {
+    this.metrics.outboundMessage(row.kind, outcome.status);
     try {
       await this.repository.finish(row, outcome);
     } catch (error) {

@@ -91,6 +91,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly qrLoginAttempts = new Counter({
+    name: 'qr_login_attempts_total',
+    help: 'Scan-to-login steps by outcome: created, scan_<scanned|confirmed|rescanned|expired|used|unknown>, phone_<confirmed|denied|refused|closed|unknown>, logged_in.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly outboundMessages = new Counter({
+    name: 'outbound_messages_total',
+    help: 'Outbox deliveries by kind (custom, template, subscribe) and the status they ended a try in (sent, queued for a retry, failed).',
+    labelNames: ['kind', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly forwards = new Counter({
+    name: 'webhook_forwards_total',
+    help: "Forwards to the team's backend by the outcome of a try: delivered, pending (retried later), failed.",
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   /** The labelled children, found once per label set: a per-request lookup would hash the labels each time. */
   private readonly requestSeries = new Map<string, RequestSeries>();
 
@@ -176,6 +197,27 @@ export class Metrics {
   webhookDeadlineFallback(): void {
     if (this.enabled) {
       this.webhookFallbacks.inc();
+    }
+  }
+
+  /** A scan-to-login step and how it ended. */
+  qrLoginAttempt(outcome: string): void {
+    if (this.enabled) {
+      this.qrLoginAttempts.labels(outcome).inc();
+    }
+  }
+
+  /** One try of an outbox message: the status the message is left in. */
+  outboundMessage(kind: string, status: string): void {
+    if (this.enabled) {
+      this.outboundMessages.labels(kind, status).inc();
+    }
+  }
+
+  /** One try of a forward to the team's backend. */
+  forward(outcome: string): void {
+    if (this.enabled) {
+      this.forwards.labels(outcome).inc();
     }
   }
 }

@@ -1,9 +1,11 @@
+import { RetentionModule } from 'src/retention/retention.module';
 import { Module } from '@nestjs/common';
 import { IdentityModule } from 'src/identity/identity.module';
 import { QrLoginEvents } from 'src/qr-login/qr-login-events';
 import { QrLoginScanHandler } from 'src/qr-login/qr-login-scan.handler';
 import { QrLoginController } from 'src/qr-login/qr-login.controller';
 import { QrLoginRepository } from 'src/qr-login/qr-login.repository';
+import { QrLoginRetention } from 'src/qr-login/qr-login.retention';
 import { QrLoginService } from 'src/qr-login/qr-login.service';
 import { QrCodeClient } from 'src/qr-login/qrcode.client';
 import { TokenModule } from 'src/token/token.module';
@@ -14,9 +16,9 @@ import { TokenModule } from 'src/token/token.module';
  * `@WebhookStep`; the webhook module does not import this one).
  */
 @Module({
-  imports: [TokenModule, IdentityModule],
+  imports: [TokenModule, IdentityModule, RetentionModule],
   controllers: [QrLoginController],
-  providers: [QrLoginService, QrLoginRepository, QrLoginEvents, QrCodeClient, QrLoginScanHandler],
+  providers: [QrLoginService, QrLoginRepository, QrLoginEvents, QrCodeClient, QrLoginScanHandler, QrLoginRetention],
   exports: [QrLoginService, QrLoginRepository],
 })
 export class QrLoginModule {}

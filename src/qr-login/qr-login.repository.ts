@@ -153,21 +153,4 @@ export class QrLoginRepository {
   async releaseLogin(id: string): Promise<void> {
     await this.sql.rows('UPDATE qr_login_attempts SET consumed_at = NULL WHERE id = $1', [id]);
   }
-
-  /**
-   * Deletes up to `batch` attempts whose QR code expired more than an hour ago (`KEEP_EXPIRED_SECONDS`: past any
-   * use), oldest first; returns how many went. For the retention job, which calls it until it returns less than
-   * `batch`.
-   */
-  async deleteExpired(batch: number): Promise<number> {
-    const rows = await this.sql.rows<{ id: string }>(
-      `DELETE FROM qr_login_attempts WHERE id IN (
-         SELECT id FROM qr_login_attempts
-         WHERE expires_at + interval '${KEEP_EXPIRED_SECONDS} seconds' <= now()
-         ORDER BY expires_at LIMIT $1)
-       RETURNING id`,
-      [batch],
-    );
-    return rows.length;
-  }
 }

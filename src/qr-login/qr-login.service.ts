@@ -13,6 +13,7 @@ import { IdentityService } from 'src/identity/identity.service';
 import type { IssuedSession } from 'src/identity/identity.types';
 import { sessionTokenHash } from 'src/identity/session-token';
 import { safeReturnTo } from 'src/oauth/return-to';
+import { Metrics } from 'src/metrics/metrics';
 import { QrLoginEvents } from 'src/qr-login/qr-login-events';
 import { isAttemptId, QrLoginAttempt, QrLoginRepository, QrLoginStatus } from 'src/qr-login/qr-login.repository';
 import { QrCodeClient } from 'src/qr-login/qrcode.client';
@@ -81,6 +82,7 @@ export class QrLoginService {
     private readonly accounts: AccountRegistry,
     private readonly identities: IdentityService,
     config: ConfigService<Configuration, true>,
+    private readonly metrics: Metrics,
   ) {
     const app = config.get('app', { infer: true });
     this.publicBaseUrl = app.publicBaseUrl;
@@ -125,6 +127,7 @@ export class QrLoginService {
         Number.isFinite(granted) && granted > 0 ? Math.min(granted, QR_EXPIRE_SECONDS) : QR_EXPIRE_SECONDS,
     });
     const svg = await QRCode.toString(qr.url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+    this.metrics.qrLoginAttempt('created');
     return {
       browserKey,
       attempt: {
@@ -157,6 +160,7 @@ export class QrLoginService {
         source: 'official_account',
       });
       this.logger.log(`Scan-to-login ${claimed.id}: user ${login.userId} logged in (openid ${claimed.openid})`);
+      this.metrics.qrLoginAttempt('logged_in');
       return { status: 'confirmed', returnTo: claimed.returnTo, session: login.session };
     } catch (error) {
       await this.attempts.releaseLogin(claimed.id).catch(() => undefined);
@@ -174,6 +178,12 @@ export class QrLoginService {
    * `openid` (or confirmed, with QR_LOGIN_CONFIRM=scan). Anything else changes nothing and says why.
    */
   async scan(appid: string, scene: string, openid: string): Promise<ScanOutcome> {
+    const outcome = await this.scanAttempt(appid, scene, openid);
+    this.metrics.qrLoginAttempt(`scan_${outcome.kind}`);
+    return outcome;
+  }
+
+  private async scanAttempt(appid: string, scene: string, openid: string): Promise<ScanOutcome> {
     const moved = await this.attempts.markScanned(appid, scene, openid, this.confirmMode === 'scan');
     if (moved) {
       this.logger.log(`Scan-to-login ${moved.id} ${moved.status} by ${openid}`);
@@ -228,6 +238,17 @@ export class QrLoginService {
 
   /** The phone's 确认登录 (`confirm`) or 取消 (`cancel`): only the openid that scanned, with the page's CSRF token. */
   async decide(id: unknown, sessionToken: string | null, action: unknown, csrf: unknown): Promise<PhoneView> {
+    const view = await this.decideAttempt(id, sessionToken, action, csrf);
+    this.metrics.qrLoginAttempt(`phone_${view.kind === 'done' ? view.status : view.kind}`);
+    return view;
+  }
+
+  private async decideAttempt(
+    id: unknown,
+    sessionToken: string | null,
+    action: unknown,
+    csrf: unknown,
+  ): Promise<PhoneView> {
     const attempt = isAttemptId(id) ? await this.attempts.findById(id) : null;
     if (!attempt) {
       return { kind: 'unknown' };

@@ -1,6 +1,7 @@
 import { officialAccount } from 'test/support/accounts';
 import type { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
 import type { InboundMessageRepository } from 'src/webhook/inbound-message.repository';
+import type { Metrics } from 'src/metrics/metrics';
 import { REPLY_DEADLINE_MS, WebhookService } from 'src/webhook/webhook.service';
 import type { Reply } from 'src/wechat/messages/reply';
 
@@ -20,10 +21,16 @@ describe(WebhookService.name, () => {
     const messages = {
       claim: jest.fn((_record: unknown, reply: string | null) => Promise.resolve({ claimed: true, reply })),
     } as unknown as InboundMessageRepository;
-    const sut = new WebhookService(messages, pipeline);
+    const counted: string[] = [];
+    const metrics = {
+      webhookDelivery: (outcome: string) => void counted.push(outcome),
+      webhookDeadlineFallback: () => void counted.push('deadline'),
+    } as unknown as Metrics;
+    const sut = new WebhookService(messages, pipeline, metrics);
     // The delivery arrived long ago: its deadline is 100 ms away.
     const answer = await sut.receive(officialAccount(), {}, xml, undefined, Date.now() - REPLY_DEADLINE_MS + 100);
     expect(answer.body).toBe('success');
+    expect(counted).toEqual(['deadline', 'success']);
     expect(deliverLate).not.toHaveBeenCalled();
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(deliverLate).toHaveBeenCalledWith(

@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import { OfficialAccount, requireFields } from 'src/accounts/account';
 import { AppException } from 'src/common/errors/app-exception';
 import type { WebhookContext } from 'src/webhook/handlers/message-handler';
+import { Metrics } from 'src/metrics/metrics';
 import { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
 import { InboundMessageRepository, InboundRecord } from 'src/webhook/inbound-message.repository';
 import { MessageCipher, MessageCipherError } from 'src/wechat/crypto/message-cipher';
@@ -72,6 +73,7 @@ export class WebhookService {
   constructor(
     private readonly messages: InboundMessageRepository,
     private readonly pipeline: WebhookPipeline,
+    private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -86,7 +88,13 @@ export class WebhookService {
     receivedAt: number,
   ): Promise<WebhookAnswer> {
     const encrypted = query.encrypt_type === 'aes';
-    const message = this.read(account, body, encrypted, encrypt);
+    let message: InboundMessage;
+    try {
+      message = this.read(account, body, encrypted, encrypt);
+    } catch (refusal) {
+      this.metrics.webhookDelivery('refused');
+      throw refusal;
+    }
     const deadline = receivedAt + REPLY_DEADLINE_MS;
     let reply: string;
     try {
@@ -96,6 +104,7 @@ export class WebhookService {
         SUCCESS,
       );
       if (outcome.late) {
+        this.metrics.webhookDeadlineFallback();
         this.logger.warn(`No reply to ${dedupeKey(message)} from ${message.fromUserName} in time: answered success`);
       }
       reply = outcome.value;
@@ -103,11 +112,14 @@ export class WebhookService {
       this.logger.error(
         `Handling ${dedupeKey(message)} from ${message.fromUserName} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       );
+      this.metrics.webhookDelivery('success');
       return SUCCESS_ANSWER;
     }
     if (reply === SUCCESS) {
+      this.metrics.webhookDelivery('success');
       return SUCCESS_ANSWER;
     }
+    this.metrics.webhookDelivery('reply');
     return { status: 200, contentType: 'application/xml', body: encrypted ? this.seal(account, reply) : reply };
   }
 
@@ -188,10 +200,15 @@ export class WebhookService {
       // Nothing changes: work the reply out first and record it with the message in one statement. A retry works it
       // out again, but gets the reply that was recorded.
       const claim = await this.messages.claim(record, await this.runHandlers(message, context));
-      return claim.claimed ? (claim.reply ?? SUCCESS) : (claim.reply ?? (await this.awaitReply(record, deadline)));
+      if (claim.claimed) {
+        return claim.reply ?? SUCCESS;
+      }
+      this.metrics.webhookRetryAnswered();
+      return claim.reply ?? (await this.awaitReply(record, deadline));
     }
     const claim = await this.messages.claim(record);
     if (!claim.claimed) {
+      this.metrics.webhookRetryAnswered();
       return claim.reply ?? (await this.awaitReply(record, deadline));
     }
     return this.messages.settleReply(record, await this.runHandlers(message, context));
@@ -206,6 +223,8 @@ export class WebhookService {
     try {
       const outcome = await withDeadline<Reply | null>(work, context.deadline! - Date.now(), null);
       if (outcome.late) {
+        // The pipeline was not done in time: `success` now, its reply (if any) later as a customer-service message.
+        this.metrics.webhookDeadlineFallback();
         work
           .then((reply) => (reply ? this.pipeline.deliverLate(reply, message, context) : false))
           .catch((error: unknown) => this.logger.error(`A late handler failed: ${String(error)}`));

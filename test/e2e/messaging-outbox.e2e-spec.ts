@@ -130,6 +130,8 @@ describe('Outbox: POST/GET /admin/messages (e2e)', () => {
         client_msg_id: res.body.id,
       });
       expect(done).toMatchObject({ status: 'sent', msgid: String(message.msgid) });
+      const metrics = await request(h.app.getHttpServer()).get('/metrics').expect(200);
+      expect(metrics.text).toMatch(/outbound_messages_total\{kind="template",status="sent"\} [1-9]/);
     });
 
     it("should send a subscribe message through the mini-program's token", async () => {

@@ -97,7 +97,9 @@ describe('Operations (e2e): metrics, rate limits, retention, key rotation', () =
       expect(text).toMatch(/wechat_api_calls_total\{endpoint="\/sns\/jscode2session",errcode="40163"\} 1/);
       expect(text).toMatch(/wechat_api_call_duration_seconds_count\{endpoint="\/sns\/jscode2session"\} 2/);
       expect(text).toMatch(
-        new RegExp(`wechat_token_fetches_total\\{appid="${OA_APP.appid}",reason="expired",outcome="ok"\\} 1`),
+        new RegExp(
+          `wechat_token_fetches_total\\{appid="${OA_APP.appid}",kind="access_token",reason="expired",outcome="ok"\\} 1`,
+        ),
       );
     });
 
@@ -162,7 +164,7 @@ describe('Operations (e2e): metrics, rate limits, retention, key rotation', () =
   });
 
   describe('retention', () => {
-    it('should delete old webhook messages, expired sessions and states in batches, and keep recent ones', async () => {
+    it('should delete old webhook messages, expired sessions, states and QR attempts, sent messages and forwards in batches, and keep recent and unfinished ones', async () => {
       const app = await h.startInstance({ WEBHOOK_RETENTION_DAYS: '7' });
       try {
         await h.query('DELETE FROM wechat_inbound_messages');
@@ -190,12 +192,43 @@ describe('Operations (e2e): metrics, rate limits, retention, key rotation', () =
            VALUES ('old-state', 'b', 'snsapi_base', '/', now() - interval '1 minute'),
                   ('live-state', 'b', 'snsapi_base', '/', now() + interval '5 minutes')`,
         );
+        await h.query(
+          `INSERT INTO qr_login_attempts (appid, scene, browser_hash, return_to, expires_at)
+           VALUES ('wx1', 'login_old', 'b', '/', now() - interval '2 hours'),
+                  ('wx1', 'login_recent', 'b', '/', now() - interval '10 minutes')`,
+        );
+        await h.query(
+          `INSERT INTO wechat_outbound_messages (id, kind, appid, touser, payload, status, created_at)
+           VALUES (gen_random_uuid(), 'custom', 'wx1', 'o-sent-old', '{}', 'sent', now() - interval '31 days'),
+                  (gen_random_uuid(), 'custom', 'wx1', 'o-queued-old', '{}', 'queued', now() - interval '31 days'),
+                  (gen_random_uuid(), 'custom', 'wx1', 'o-sent-new', '{}', 'sent', now() - interval '29 days')`,
+        );
+        await h.query(
+          `INSERT INTO wechat_forwards (id, appid, to_user_name, dedupe_key, openid, url, body, reply_wanted, status,
+             created_at)
+           VALUES (gen_random_uuid(), 'wx1', 'gh_f', 'msg:old', 'o', 'http://127.0.0.1:9/', '{}', false, 'delivered',
+                   now() - interval '31 days'),
+                  (gen_random_uuid(), 'wx1', 'gh_f', 'msg:retrying', 'o', 'http://127.0.0.1:9/', '{}', false, 'pending',
+                   now() - interval '31 days')`,
+        );
         const deleted = await app.get(RetentionService).runOnce();
         expect(deleted).toMatchObject({
           'webhook messages': 12500,
           'expired sessions': 1,
           'expired OAuth states': 1,
+          'expired QR-login attempts': 1,
+          'sent messages': 1,
+          'finished forwards': 1,
         });
+        expect(await h.query(`SELECT scene FROM qr_login_attempts WHERE appid = 'wx1'`)).toEqual([
+          { scene: 'login_recent' },
+        ]);
+        expect(
+          await h.query(`SELECT touser FROM wechat_outbound_messages WHERE appid = 'wx1' ORDER BY touser`),
+        ).toEqual([{ touser: 'o-queued-old' }, { touser: 'o-sent-new' }]);
+        expect(await h.query(`SELECT dedupe_key FROM wechat_forwards WHERE appid = 'wx1'`)).toEqual([
+          { dedupe_key: 'msg:retrying' },
+        ]);
         const kept = await h.query<{ to_user_name: string }>(
           'SELECT to_user_name FROM wechat_inbound_messages ORDER BY dedupe_key',
         );

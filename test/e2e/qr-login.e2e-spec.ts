@@ -270,6 +270,11 @@ describe('QrLoginModule (e2e)', () => {
       const later = await read(desktop, created);
       expect(later.body).toEqual({ status: 'confirmed' });
       expect(later.res.headers.getSetCookie().some((line) => line.startsWith('sid='))).toBe(false);
+
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      for (const outcome of ['created', 'scan_scanned', 'phone_confirmed', 'logged_in']) {
+        expect(metrics).toMatch(new RegExp(`qr_login_attempts_total\\{outcome="${outcome}"\\} [1-9]`));
+      }
     });
 
     it('should log in exactly once when several reads of a confirmed attempt race', async () => {

@@ -3,7 +3,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Scan-to-login attempts (扫码登录): one row per QR code shown on a desktop, from `pending` to `scanned` (by an
  * openid) to `confirmed` or `denied`. Expiry is `expires_at`, not a status. Rows are kept past their expiry only until
- * the retention job deletes them (`QrLoginRepository.deleteExpired`), through the expires_at index.
+ * the retention job deletes them (`QrLoginRetention`), through the expires_at index.
  */
 export class QrLoginAttempts1764230000000 implements MigrationInterface {
   name = 'QrLoginAttempts1764230000000';
