@@ -6,6 +6,7 @@ import { freePort } from 'test/support/free-port';
 import { DEMO_APPS, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { mintOAuthCode, setAuthorizeMode } from 'test/fake-wechat/routes/oauth.routes';
 import { startServiceProcess } from 'test/support/service-process';
+import { UNREACHED_RATE_LIMIT } from 'bench/support';
 import { createTestDatabase } from 'test/support/test-database';
 
 /**
@@ -195,6 +196,7 @@ export async function run(): Promise<void> {
   const service = `http://127.0.0.1:${port}`;
   const starting = startServiceProcess(
     {
+      ...UNREACHED_RATE_LIMIT,
       NODE_ENV: 'production',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
       DATABASE_URL: db.url,

@@ -14,6 +14,7 @@ import {
   spawnAndWait,
   startEmulator,
   startService,
+  UNREACHED_RATE_LIMIT,
 } from 'bench/support';
 import { DEMO_APPS } from 'test/fake-wechat/fake-wechat.server';
 import { createTestDatabase } from 'test/support/test-database';
@@ -33,7 +34,7 @@ const FULL_ROWS = Number(process.env.BENCH_RETENTION_ROWS ?? 5_000_000);
  * Metrics and rate limits on: every request counted (METRICS_ENABLED, the default) and the limiter consulted on
  * every limited route, with a limit no run reaches (so the figures measure the work, not refusals). Off: neither.
  */
-const ON = { METRICS_ENABLED: 'true', RATE_LIMIT_PER_MINUTE: '1000000000' };
+const ON = { METRICS_ENABLED: 'true', ...UNREACHED_RATE_LIMIT };
 const OFF = { METRICS_ENABLED: 'false', RATE_LIMIT_PER_MINUTE: '0' };
 
 const floorProcess = (script: string, env: Record<string, string | undefined>, port: number) =>

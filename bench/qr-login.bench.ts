@@ -64,7 +64,6 @@ export async function run(): Promise<void> {
     WECHAT_OA_TOKEN: TOKEN,
     WECHAT_OA_AES_KEY: AES_KEY,
     LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_MINUTE: '100000000',
   };
   const processes: RunningProcess[] = [emulator];
   const client = new Client({ connectionString: db.url });
