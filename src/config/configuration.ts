@@ -48,10 +48,24 @@ export interface WeChatConfig {
   mp: MiniProgramConfig;
 }
 
+export interface WebhookConfig {
+  /**
+   * Where a delivery is kept (fsync'd) when the database cannot record it, until it is replayed into PostgreSQL.
+   * One folder per instance, or at least per machine: an instance replays its own files and those of dead processes.
+   */
+  spoolDir: string;
+  /**
+   * Test hook, honoured only with NODE_ENV=test (else 0): a delivery that claimed a state-changing message waits this
+   * long before running the handlers, so a test can kill the process between the claim and the settle.
+   */
+  testHoldAfterClaimMs: number;
+}
+
 export interface Configuration {
   app: AppConfig;
   database: DatabaseConfig;
   wechat: WeChatConfig;
+  webhook: WebhookConfig;
 }
 
 function decodeKey(raw: string): Buffer {
@@ -116,6 +130,10 @@ export function buildConfiguration(env: EnvironmentVariables): Configuration {
         appId: env.WECHAT_MP_APPID,
         secret: env.WECHAT_MP_SECRET,
       },
+    },
+    webhook: {
+      spoolDir: env.WEBHOOK_SPOOL_DIR ?? './.data/webhook-spool',
+      testHoldAfterClaimMs: env.NODE_ENV === 'test' ? (env.WEBHOOK_TEST_HOLD_AFTER_CLAIM_MS ?? 0) : 0,
     },
   };
 }

@@ -140,9 +140,20 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
+
+  @IsOptional()
+  @IsString()
+  WEBHOOK_SPOOL_DIR?: string;
+
+  /** A test hook (honoured only with NODE_ENV=test): see WebhookConfig.testHoldAfterClaimMs. */
+  @IsOptional()
+  @Min(0)
+  @Max(600000)
+  @IsInt({ message: '$property must be a whole number' })
+  WEBHOOK_TEST_HOLD_AFTER_CLAIM_MS?: number;
 }
 
-const NUMERIC = new Set(['PORT', 'SESSION_TTL_SECONDS', 'WECHAT_HTTP_TIMEOUT_MS']);
+const NUMERIC = new Set(['PORT', 'SESSION_TTL_SECONDS', 'WECHAT_HTTP_TIMEOUT_MS', 'WEBHOOK_TEST_HOLD_AFTER_CLAIM_MS']);
 
 /**
  * Validates the environment; throws one line naming the first bad variable.

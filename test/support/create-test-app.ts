@@ -1,5 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'pg';
 import { AppModule } from 'src/app.module';
 import { configureApp, createHttpAdapter } from 'src/app.setup';
@@ -41,6 +44,8 @@ export function wiredEnv(fake: FakeWeChat, databaseUrl: string | undefined): Rec
     ADMIN_API_KEY: ADMIN_KEY,
     DATA_ENCRYPTION_KEY: TEST_DATA_KEY,
     WECHAT_HTTP_TIMEOUT_MS: '2000',
+    // A spool of its own: another test's spooled deliveries must never be replayed into this test's database.
+    WEBHOOK_SPOOL_DIR: join(tmpdir(), `webhook-spool-${randomUUID()}`),
   };
 }
 

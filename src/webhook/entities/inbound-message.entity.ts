@@ -47,4 +47,11 @@ export class InboundMessageEntity {
 
   @Column({ name: 'replied_at', type: 'timestamptz', nullable: true })
   repliedAt: Date | null;
+
+  /**
+   * While the reply is null: when the delivery working on it is past its deadline, after which the next delivery of
+   * the message takes it over. Null on rows recorded with their reply.
+   */
+  @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
+  leaseUntil: Date | null;
 }
