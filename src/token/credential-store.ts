@@ -3,6 +3,7 @@ import { ACCOUNT_TOPIC } from 'src/accounts/account.repository';
 import { AppException } from 'src/common/errors/app-exception';
 import { SecretSealer, sha256Hex } from 'src/common/sealing/secret-sealer';
 import { ChangeFeed } from 'src/database/change-feed';
+import { isDatabaseDownError } from 'src/database/database-errors';
 import { SqlTx } from 'src/database/sql';
 import { AccessTokenRepository, StoredAccessToken } from 'src/token/access-token.repository';
 import { CREDENTIAL_KINDS, CREDENTIAL_TOPIC, credentialKey, CredentialKind, DROPPED } from 'src/token/credential-kind';
@@ -51,6 +52,13 @@ export function refreshMarginSeconds(expiresIn: number): number {
  * drops its memory copy when the announced hash differs from it. So a memory copy is trusted until its refresh time
  * while the feed is connected; while it is not, every read goes to the row. A resync (after a reconnect, and every
  * 30 s) drops every copy: the safety net for a notification that never arrived.
+ *
+ * When the row cannot be read because the database is down, the memory copy is served until it expires (not just
+ * until its refresh time): WeChat still accepts it, and it cannot have been replaced meanwhile, since a replacement
+ * (a fetch, a force_refresh, a compare-and-expire) is a write to that same database. A copy a notification dropped
+ * is never served this way. (The one case this does not cover: the database unreachable from this instance only,
+ * while another replaces the value; the copy is then served until this instance reaches the database or the copy
+ * expires.)
  */
 @Injectable()
 export class CredentialStore implements OnModuleInit {
@@ -99,6 +107,14 @@ export class CredentialStore implements OnModuleInit {
     if (!pending) {
       pending = this.load(kind, appid, fetch, notHash).finally(() => this.inflight.delete(flight));
       this.inflight.set(flight, pending);
+    }
+    if (cached && cached.hash !== notHash) {
+      return pending.catch((error: unknown) => {
+        if (isDatabaseDownError(error) && this.memory.get(key) === cached && cached.expiresAt.getTime() > Date.now()) {
+          return cached;
+        }
+        throw error;
+      });
     }
     return pending;
   }
