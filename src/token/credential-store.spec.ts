@@ -151,6 +151,8 @@ describe(CredentialStore.name, () => {
   it('should serve the memory copy until it expires while the database is down, and never one a notification dropped', async () => {
     await get();
     feed.connected = false;
+    // The feed's loss (and its 30-s timer) resyncs: the memory copy is dropped, the last value read is kept.
+    feed.resyncs.forEach((resync) => resync());
     const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     jest.spyOn(repository, 'find').mockRejectedValue(down);
     const now = Date.now();

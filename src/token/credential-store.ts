@@ -53,10 +53,11 @@ export function refreshMarginSeconds(expiresIn: number): number {
  * while the feed is connected; while it is not, every read goes to the row. A resync (after a reconnect, and every
  * 30 s) drops every copy: the safety net for a notification that never arrived.
  *
- * When the row cannot be read because the database is down, the memory copy is served until it expires (not just
- * until its refresh time): WeChat still accepts it, and it cannot have been replaced meanwhile, since a replacement
- * (a fetch, a force_refresh, a compare-and-expire) is a write to that same database. A copy a notification dropped
- * is never served this way. (The one case this does not cover: the database unreachable from this instance only,
+ * When the row cannot be read because the database is down, the last value read is served until it expires (not
+ * just until its refresh time; the feed is down too, so its resyncs have dropped `memory`): WeChat still accepts
+ * it, and it cannot have been replaced meanwhile, since a replacement (a fetch, a force_refresh, a
+ * compare-and-expire) is a write to that same database. A value a notification or a rejection dropped is never
+ * served this way. (The one case this does not cover: the database unreachable from this instance only,
  * while another replaces the value; the copy is then served until this instance reaches the database or the copy
  * expires.)
  */
@@ -64,6 +65,12 @@ export function refreshMarginSeconds(expiresIn: number): number {
 export class CredentialStore implements OnModuleInit {
   private readonly logger = new Logger(CredentialStore.name);
   private readonly memory = new Map<string, Credential>();
+  /**
+   * The last value installed per key, kept through resyncs (which drop `memory` because a notification may have been
+   * missed) but dropped with it by anything that says the value is replaced or bad: served only while the database
+   * cannot be read (see the class comment).
+   */
+  private readonly lastKnown = new Map<string, Credential>();
   private readonly inflight = new Map<string, Promise<Credential>>();
   /**
    * Bumped whenever a key's copy is dropped: a read that began before the drop must not install what it read (it
@@ -108,14 +115,13 @@ export class CredentialStore implements OnModuleInit {
       pending = this.load(kind, appid, fetch, notHash).finally(() => this.inflight.delete(flight));
       this.inflight.set(flight, pending);
     }
-    if (cached && cached.hash !== notHash) {
-      return pending.catch((error: unknown) => {
-        if (isDatabaseDownError(error) && this.memory.get(key) === cached && cached.expiresAt.getTime() > Date.now()) {
-          return cached;
-        }
-        throw error;
-      });
-    }
+    return pending.catch((error: unknown) => {
+      const last = this.lastKnown.get(key);
+      if (isDatabaseDownError(error) && last && last.hash !== notHash && last.expiresAt.getTime() > Date.now()) {
+        return last;
+      }
+      throw error;
+    });
     return pending;
   }
 
@@ -228,6 +234,7 @@ export class CredentialStore implements OnModuleInit {
   private install(key: string, credential: Credential, generation: number): void {
     if (this.generation(key) === generation || this.announced.get(key) === credential.hash) {
       this.memory.set(key, credential);
+      this.lastKnown.set(key, credential);
     }
   }
 
@@ -243,6 +250,7 @@ export class CredentialStore implements OnModuleInit {
 
   private drop(key: string): void {
     this.memory.delete(key);
+    this.lastKnown.delete(key);
     this.announced.delete(key);
     this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
   }

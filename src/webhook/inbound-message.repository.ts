@@ -203,4 +203,22 @@ export class InboundMessageRepository {
     );
     return rows[0] ?? { taken: false, reply: null };
   }
+
+  /**
+   * True when a subscribe or unsubscribe of the same follower with a later CreateTime is already recorded: the older
+   * event must not change the follower's state then (a replay or a takeover can run it after the newer one).
+   */
+  async hasNewerFollowEvent(
+    record: Pick<InboundRecord, 'toUserName' | 'fromUserName' | 'createTime'>,
+  ): Promise<boolean> {
+    const rows = await this.sql.prepared(
+      'webhook_newer_follow_event',
+      `SELECT 1 FROM wechat_inbound_messages
+        WHERE to_user_name = $1 AND from_user_name = $2 AND wechat_create_time > $3
+          AND event IN ('subscribe', 'unsubscribe')
+        LIMIT 1`,
+      [record.toUserName, record.fromUserName, record.createTime],
+    );
+    return rows.length > 0;
+  }
 }

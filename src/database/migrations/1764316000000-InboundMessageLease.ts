@@ -10,9 +10,14 @@ export class InboundMessageLease1764316000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query('ALTER TABLE wechat_inbound_messages ADD COLUMN lease_until timestamptz');
+    await queryRunner.query(
+      `CREATE INDEX "IDX_wechat_inbound_messages_follow_events" ON wechat_inbound_messages
+         (to_user_name, from_user_name, wechat_create_time) WHERE event IN ('subscribe', 'unsubscribe')`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('DROP INDEX "IDX_wechat_inbound_messages_follow_events"');
     await queryRunner.query('ALTER TABLE wechat_inbound_messages DROP COLUMN lease_until');
   }
 }

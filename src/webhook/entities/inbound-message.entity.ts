@@ -1,10 +1,13 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
  * One message or event from WeChat, recorded once with its reply: the primary key (official account, dedupe key) is
  * where WeChat's retries meet.
  */
 @Entity({ name: 'wechat_inbound_messages' })
+@Index('IDX_wechat_inbound_messages_follow_events', ['toUserName', 'fromUserName', 'wechatCreateTime'], {
+  where: `event IN ('subscribe', 'unsubscribe')`,
+})
 export class InboundMessageEntity {
   @PrimaryColumn({ name: 'to_user_name', type: 'text', primaryKeyConstraintName: 'PK_wechat_inbound_messages' })
   toUserName: string;
