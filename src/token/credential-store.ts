@@ -122,7 +122,6 @@ export class CredentialStore implements OnModuleInit {
       }
       throw error;
     });
-    return pending;
   }
 
   /**
@@ -132,7 +131,7 @@ export class CredentialStore implements OnModuleInit {
   async reject(kind: CredentialKind, appid: string, value: string): Promise<boolean> {
     const key = credentialKey(kind, appid);
     const hash = sha256Hex(value);
-    if (this.memory.get(key)?.hash === hash) {
+    if (this.memory.get(key)?.hash === hash || this.lastKnown.get(key)?.hash === hash) {
       this.drop(key);
     }
     return this.repository.expireIfCurrent(kind, appid, hash);
