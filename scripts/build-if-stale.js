@@ -17,5 +17,8 @@ const built = join(root, 'dist', 'main.js');
 const sources = Math.max(newestMtime(join(root, 'src')), statSync(join(root, 'package-lock.json')).mtimeMs);
 if (!existsSync(built) || statSync(built).mtimeMs < sources) {
   process.stdout.write('Building the service (dist/ is missing or older than src/)...\n');
-  execFileSync(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js'), 'build'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js'), 'build'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }

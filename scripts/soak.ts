@@ -12,7 +12,7 @@ import { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
 import { ADMIN_KEY, MP_APP, OA_APP, wiredEnv } from 'test/support/create-test-app';
 import { freePort } from 'test/support/free-port';
-import { createOwnCluster, OwnCluster } from 'test/support/own-cluster';
+import { createOwnCluster } from 'test/support/own-cluster';
 import { buildService, ServiceProcess, startServiceProcess } from 'test/support/service-process';
 import { wechatMessages, WeChatSigner } from 'test/support/wechat-signer';
 
@@ -119,6 +119,7 @@ async function main(): Promise<number> {
         try {
           if (instance.process) {
             pastOutput.push(instance.process.output());
+            instance.process = null;
           }
           instance.process = await startServiceProcess(env(instance), instance.port);
           return;
@@ -277,7 +278,9 @@ async function main(): Promise<number> {
     // At 45 s and every 90 s after: never within 15 s of a kill (30 s and every 60 s after).
     const refreshLoop = async () => {
       for (let at = 45_000; !stopping; at += 90_000) {
-        await sleep(Math.max(0, startedAt + at - Date.now()));
+        while (!stopping && Date.now() < startedAt + at) {
+          await sleep(Math.min(1000, startedAt + at - Date.now()));
+        }
         if (stopping || (outageWindow && Date.now() < outageWindow.to + OUTAGE_GRACE_MS)) {
           continue;
         }

@@ -220,7 +220,7 @@ export class WebhookService {
       const claim = await this.messages.claim(record, reply);
       return claim.claimed
         ? (claim.reply ?? SUCCESS)
-        : (claim.reply ?? (await this.awaitReply(record, deadline, async () => reply)));
+        : (claim.reply ?? (await this.awaitReply(record, deadline, () => Promise.resolve(reply))));
     }
     const handle = () => this.runHandlers(account, message, deadline);
     const claim = await this.messages.claim(record);

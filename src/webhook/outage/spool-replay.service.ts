@@ -80,7 +80,7 @@ export class SpoolReplayService implements OnApplicationBootstrap, OnApplication
         }
       }
       await this.spool.remove(path);
-      this.logger.log(`Replayed ${deliveries.length} spooled webhook deliveries from ${path}`);
+      this.logger.warn(`Replayed ${deliveries.length} spooled webhook deliveries from ${path}`);
     }
     if (scanning) {
       this.nextOrphanScan = Date.now() + ORPHAN_SCAN_MS;
