@@ -175,11 +175,17 @@ describe('Reliability (e2e)', () => {
         Array.from({ length: 8 }, (_, i) => postSigned((i % 2 ? a : b).url, signed).then((res) => res.status)),
       );
       expect(answers).toEqual(Array(8).fill(200));
-      const taken = a
-        .output()
-        .split('\n')
-        .concat(b.output().split('\n'))
-        .filter((line) => line.includes('Took over'));
+      const takeovers = () =>
+        [a, b].flatMap((service) =>
+          service
+            .output()
+            .split('\n')
+            .filter((line) => line.includes('Took over') && line.includes('o-race-fan')),
+        );
+      // The log is written in blocks (at least every 200 ms): wait for the first line, then for any second one.
+      await waitFor(async () => (takeovers().length > 0 ? true : undefined), 3000, 'the takeover to be logged');
+      await sleep(600);
+      const taken = takeovers();
       expect(taken).toHaveLength(1);
       const rows = await pool.query(`SELECT reply FROM wechat_inbound_messages WHERE to_user_name = 'gh_race'`);
       expect(rows.rows).toEqual([{ reply: 'success' }]);
