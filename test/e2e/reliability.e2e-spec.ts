@@ -183,7 +183,11 @@ describe('Reliability (e2e)', () => {
             .filter((line) => line.includes('Took over') && line.includes('o-race-fan')),
         );
       // The log is written in blocks (at least every 200 ms): wait for the first line, then for any second one.
-      await waitFor(async () => (takeovers().length > 0 ? true : undefined), 3000, 'the takeover to be logged');
+      await waitFor(
+        () => Promise.resolve(takeovers().length > 0 ? true : undefined),
+        3000,
+        'the takeover to be logged',
+      );
       await sleep(600);
       const taken = takeovers();
       expect(taken).toHaveLength(1);
