@@ -74,12 +74,26 @@ export interface MessagingConfig {
   retentionDays: number;
 }
 
+export interface WebhookConfig {
+  /**
+   * Where a delivery is kept (fsync'd) when the database cannot record it, until it is replayed into PostgreSQL.
+   * One folder per instance, or at least per machine: an instance replays its own files and those of dead processes.
+   */
+  spoolDir: string;
+  /**
+   * Test hook, honoured only with NODE_ENV=test (else 0): a delivery that claimed a state-changing message waits this
+   * long before running the handlers, so a test can kill the process between the claim and the settle.
+   */
+  testHoldAfterClaimMs: number;
+}
+
 export interface Configuration {
   app: AppConfig;
   database: DatabaseConfig;
   wechat: WeChatConfig;
   messaging: MessagingConfig;
   operations: OperationsConfig;
+  webhook: WebhookConfig;
 }
 
 function decodeKey(raw: string): Buffer {
@@ -161,6 +175,10 @@ export function buildConfiguration(env: EnvironmentVariables): Configuration {
       forwardSecret: env.FORWARD_SECRET,
       forwardReplyWaitMs: env.FORWARD_REPLY_WAIT_MS ?? 3000,
       retentionDays: env.MESSAGE_RETENTION_DAYS ?? 30,
+    },
+    webhook: {
+      spoolDir: env.WEBHOOK_SPOOL_DIR ?? './.data/webhook-spool',
+      testHoldAfterClaimMs: env.NODE_ENV === 'test' ? (env.WEBHOOK_TEST_HOLD_AFTER_CLAIM_MS ?? 0) : 0,
     },
   };
 }

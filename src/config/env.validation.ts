@@ -197,6 +197,17 @@ export class EnvironmentVariables {
   @IsOptional()
   @Matches(/^[0-9A-Za-z.:%-]+$/, { message: 'must be an IP address or host name to listen on, e.g. 127.0.0.1 or ::' })
   HOST?: string;
+
+  @IsOptional()
+  @IsString()
+  WEBHOOK_SPOOL_DIR?: string;
+
+  /** A test hook (honoured only with NODE_ENV=test): see WebhookConfig.testHoldAfterClaimMs. */
+  @IsOptional()
+  @Min(0)
+  @Max(600000)
+  @IsInt({ message: '$property must be a whole number' })
+  WEBHOOK_TEST_HOLD_AFTER_CLAIM_MS?: number;
 }
 
 const NUMERIC = new Set([
@@ -207,6 +218,7 @@ const NUMERIC = new Set([
   'RATE_LIMIT_PER_MINUTE',
   'WEBHOOK_RETENTION_DAYS',
   'MESSAGE_RETENTION_DAYS',
+  'WEBHOOK_TEST_HOLD_AFTER_CLAIM_MS',
 ]);
 
 /**

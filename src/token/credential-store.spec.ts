@@ -152,6 +152,35 @@ describe(CredentialStore.name, () => {
     expect(repository.finds).toBe(3);
   });
 
+  it('should serve the memory copy until it expires while the database is down, and never one a notification dropped', async () => {
+    await get();
+    feed.connected = false;
+    // The feed's loss (and its 30-s timer) resyncs: the memory copy is dropped, the last value read is kept.
+    feed.resyncs.forEach((resync) => resync());
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    jest.spyOn(repository, 'find').mockRejectedValue(down);
+    const now = Date.now();
+    // Past its refresh time (3600 s) but before its expiry (3900 s): still served.
+    jest.spyOn(Date, 'now').mockReturnValue(now + 3700_000);
+    expect(await get()).toBe('token-x');
+    // Past its expiry: the outage shows.
+    jest.spyOn(Date, 'now').mockReturnValue(now + 3950_000);
+    await expect(get()).rejects.toBe(down);
+    jest.spyOn(Date, 'now').mockReturnValue(now);
+    expect(await get()).toBe('token-x');
+    feed.emit({ topic: 'token', key: 'access_token:wx1', detail: 'dropped' });
+    await expect(get()).rejects.toBe(down);
+    expect(fetches).toBe(0);
+  });
+
+  it('should not serve the memory copy when the row read fails for another reason than the database being down', async () => {
+    await get();
+    feed.connected = false;
+    const bug = new Error('syntax error at or near "SELEC"');
+    jest.spyOn(repository, 'find').mockRejectedValue(bug);
+    await expect(get()).rejects.toBe(bug);
+  });
+
   it('should not keep a value read before a notification that replaced it', async () => {
     const read = get();
     feed.emit({ topic: 'token', key: 'access_token:wx1', detail: sha256Hex('token-y') });

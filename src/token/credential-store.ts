@@ -3,6 +3,7 @@ import { ACCOUNT_TOPIC } from 'src/accounts/account.repository';
 import { AppException } from 'src/common/errors/app-exception';
 import { SecretSealer, sha256Hex } from 'src/common/sealing/secret-sealer';
 import { ChangeFeed } from 'src/database/change-feed';
+import { isDatabaseDownError } from 'src/database/database-errors';
 import { Metrics, TokenFetchReason } from 'src/metrics/metrics';
 import { SqlTx } from 'src/database/sql';
 import { AccessTokenRepository, StoredAccessToken } from 'src/token/access-token.repository';
@@ -52,11 +53,25 @@ export function refreshMarginSeconds(expiresIn: number): number {
  * drops its memory copy when the announced hash differs from it. So a memory copy is trusted until its refresh time
  * while the feed is connected; while it is not, every read goes to the row. A resync (after a reconnect, and every
  * 30 s) drops every copy: the safety net for a notification that never arrived.
+ *
+ * When the row cannot be read because the database is down, the last value read is served until it expires (not
+ * just until its refresh time; the feed is down too, so its resyncs have dropped `memory`): WeChat still accepts
+ * it, and it cannot have been replaced meanwhile, since a replacement (a fetch, a force_refresh, a
+ * compare-and-expire) is a write to that same database. A value a notification or a rejection dropped is never
+ * served this way. (The one case this does not cover: the database unreachable from this instance only,
+ * while another replaces the value; the copy is then served until this instance reaches the database or the copy
+ * expires.)
  */
 @Injectable()
 export class CredentialStore implements OnModuleInit {
   private readonly logger = new Logger(CredentialStore.name);
   private readonly memory = new Map<string, Credential>();
+  /**
+   * The last value installed per key, kept through resyncs (which drop `memory` because a notification may have been
+   * missed) but dropped with it by anything that says the value is replaced or bad: served only while the database
+   * cannot be read (see the class comment).
+   */
+  private readonly lastKnown = new Map<string, Credential>();
   private readonly inflight = new Map<string, Promise<Credential>>();
   /**
    * Bumped whenever a key's copy is dropped: a read that began before the drop must not install what it read (it
@@ -102,7 +117,13 @@ export class CredentialStore implements OnModuleInit {
       pending = this.load(kind, appid, fetch, notHash).finally(() => this.inflight.delete(flight));
       this.inflight.set(flight, pending);
     }
-    return pending;
+    return pending.catch((error: unknown) => {
+      const last = this.lastKnown.get(key);
+      if (isDatabaseDownError(error) && last && last.hash !== notHash && last.expiresAt.getTime() > Date.now()) {
+        return last;
+      }
+      throw error;
+    });
   }
 
   /**
@@ -112,7 +133,7 @@ export class CredentialStore implements OnModuleInit {
   async reject(kind: CredentialKind, appid: string, value: string): Promise<boolean> {
     const key = credentialKey(kind, appid);
     const hash = sha256Hex(value);
-    if (this.memory.get(key)?.hash === hash) {
+    if (this.memory.get(key)?.hash === hash || this.lastKnown.get(key)?.hash === hash) {
       this.drop(key);
     }
     return this.repository.expireIfCurrent(kind, appid, hash);
@@ -229,6 +250,7 @@ export class CredentialStore implements OnModuleInit {
   private install(key: string, credential: Credential, generation: number): void {
     if (this.generation(key) === generation || this.announced.get(key) === credential.hash) {
       this.memory.set(key, credential);
+      this.lastKnown.set(key, credential);
     }
   }
 
@@ -244,6 +266,7 @@ export class CredentialStore implements OnModuleInit {
 
   private drop(key: string): void {
     this.memory.delete(key);
+    this.lastKnown.delete(key);
     this.announced.delete(key);
     this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Batcher } from 'src/database/batcher';
 import { isDatabaseDownError } from 'src/database/database-errors';
 import { Sql } from 'src/database/sql';
+import { dedupeKey, InboundMessage } from 'src/wechat/messages/inbound-message';
 
 export interface InboundRecord {
   toUserName: string;
@@ -15,10 +16,41 @@ export interface InboundRecord {
   encrypted: boolean;
 }
 
+/** The record of `message`, as a delivery (or the spool's replay) writes it. */
+export function inboundRecord(message: InboundMessage, encrypted: boolean): InboundRecord {
+  return {
+    toUserName: message.toUserName,
+    dedupeKey: dedupeKey(message),
+    fromUserName: message.fromUserName,
+    msgType: message.msgType,
+    event: 'event' in message ? message.event : undefined,
+    msgId: 'msgId' in message ? message.msgId : undefined,
+    createTime: message.createTime,
+    fields: message.raw,
+    encrypted,
+  };
+}
+
 export interface ClaimResult {
   /** This delivery recorded the message (it is the first). */
   claimed: boolean;
   /** The reply recorded so far: null while the first delivery is still working on it. */
+  reply: string | null;
+}
+
+/**
+ * How long a claim holds: the delivery that claimed a message answers WeChat by its deadline (REPLY_DEADLINE_MS of
+ * webhook.service.ts, the same 4.5 s, counted from its arrival, which is before the claim), and settles the reply by
+ * then. A claim still without a reply after that belongs to a delivery that died (or lost the database) before
+ * settling: the next delivery of the message takes it over. Counted on the database's clock, so instances' clocks
+ * do not matter.
+ */
+export const CLAIM_LEASE_MS = 4500;
+
+export interface TakeOverResult {
+  /** This delivery now holds the claim (a fresh lease): it must run the handlers and settle the reply. */
+  taken: boolean;
+  /** The reply recorded so far (null while a live delivery still works on it, or once taken). */
   reply: string | null;
 }
 
@@ -56,9 +88,10 @@ const CLAIM_SQL = `
   WITH written AS (
     INSERT INTO wechat_inbound_messages AS m
       (to_user_name, dedupe_key, from_user_name, msg_type, event, msg_id, wechat_create_time, fields, encrypted, reply,
-       replied_at)
+       replied_at, lease_until)
     SELECT t.to_user_name, t.dedupe_key, t.from_user_name, t.msg_type, t.event, t.msg_id, t.create_time, t.fields,
-           t.encrypted, t.reply, CASE WHEN t.reply IS NULL THEN NULL ELSE now() END
+           t.encrypted, t.reply, CASE WHEN t.reply IS NULL THEN NULL ELSE now() END,
+           CASE WHEN t.reply IS NULL THEN now() + interval '${CLAIM_LEASE_MS} milliseconds' END
       FROM jsonb_to_recordset($1::jsonb)
         AS t(to_user_name text, dedupe_key text, from_user_name text, msg_type text, event text, msg_id text,
              create_time bigint, fields jsonb, encrypted boolean, reply text)
@@ -147,11 +180,45 @@ export class InboundMessageRepository {
     return rows[0]?.reply ?? reply;
   }
 
-  async findReply(record: InboundRecord): Promise<string | null> {
-    const rows = await this.sql.rows<{ reply: string | null }>(
-      'SELECT reply FROM wechat_inbound_messages WHERE to_user_name = $1 AND dedupe_key = $2',
+  /**
+   * Takes over a claim whose lease has run out (its delivery is past its deadline without a reply), or reads the reply
+   * so far. One conditional UPDATE: of deliveries trying at once, on any instances, the row lock lets exactly one
+   * through; the others re-check the condition against the new lease and find it held. A row claimed before leases
+   * existed (`lease_until` null) counts as run out.
+   */
+  async takeOver(record: InboundRecord): Promise<TakeOverResult> {
+    const rows = await this.sql.prepared<{ taken: boolean; reply: string | null }>(
+      'webhook_take_over',
+      `WITH taken AS (
+         UPDATE wechat_inbound_messages SET lease_until = now() + interval '${CLAIM_LEASE_MS} milliseconds'
+          WHERE to_user_name = $1 AND dedupe_key = $2 AND reply IS NULL
+            AND (lease_until IS NULL OR lease_until <= now())
+         RETURNING reply
+       )
+       SELECT true AS taken, NULL::text AS reply FROM taken
+       UNION ALL
+       SELECT false AS taken, reply FROM wechat_inbound_messages
+        WHERE to_user_name = $1 AND dedupe_key = $2 AND NOT EXISTS (SELECT 1 FROM taken)`,
       [record.toUserName, record.dedupeKey],
     );
-    return rows[0]?.reply ?? null;
+    return rows[0] ?? { taken: false, reply: null };
+  }
+
+  /**
+   * True when a subscribe or unsubscribe of the same follower with a later CreateTime is already recorded: the older
+   * event must not change the follower's state then (a replay or a takeover can run it after the newer one).
+   */
+  async hasNewerFollowEvent(
+    record: Pick<InboundRecord, 'toUserName' | 'fromUserName' | 'createTime'>,
+  ): Promise<boolean> {
+    const rows = await this.sql.prepared(
+      'webhook_newer_follow_event',
+      `SELECT 1 FROM wechat_inbound_messages
+        WHERE to_user_name = $1 AND from_user_name = $2 AND wechat_create_time > $3
+          AND event IN ('subscribe', 'unsubscribe')
+        LIMIT 1`,
+      [record.toUserName, record.fromUserName, record.createTime],
+    );
+    return rows.length > 0;
   }
 }

@@ -14,6 +14,8 @@ import { InboundMessageRepository } from 'src/webhook/inbound-message.repository
 import { InboundMessageRetention } from 'src/webhook/inbound-message.retention';
 import { MenuClient } from 'src/webhook/menu.client';
 import { MenuService } from 'src/webhook/menu.service';
+import { SpoolReplayService } from 'src/webhook/outage/spool-replay.service';
+import { WebhookSpool } from 'src/webhook/outage/webhook-spool';
 import { AutoReplyAdminController, MenuAdminController } from 'src/webhook/webhook-admin.controller';
 import { WebhookController } from 'src/webhook/webhook.controller';
 import { WebhookService } from 'src/webhook/webhook.service';
@@ -38,6 +40,8 @@ import { WeChatModule } from 'src/wechat/wechat.module';
     SubscribeHandler,
     UnsubscribeHandler,
     AutoReplyHandler,
+    WebhookSpool,
+    SpoolReplayService,
   ],
 })
 export class WebhookModule {}

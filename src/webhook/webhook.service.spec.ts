@@ -1,7 +1,10 @@
 import { officialAccount } from 'test/support/accounts';
 import type { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
 import type { InboundMessageRepository } from 'src/webhook/inbound-message.repository';
+import type { ConfigService } from '@nestjs/config';
+import type { Configuration } from 'src/config/configuration';
 import type { Metrics } from 'src/metrics/metrics';
+import type { WebhookSpool } from 'src/webhook/outage/webhook-spool';
 import { REPLY_DEADLINE_MS, WebhookService } from 'src/webhook/webhook.service';
 import type { Reply } from 'src/wechat/messages/reply';
 
@@ -26,7 +29,9 @@ describe(WebhookService.name, () => {
       webhookDelivery: (outcome: string) => void counted.push(outcome),
       webhookDeadlineFallback: () => void counted.push('deadline'),
     } as unknown as Metrics;
-    const sut = new WebhookService(messages, pipeline, metrics);
+    const spool = { append: jest.fn() } as unknown as WebhookSpool;
+    const config = { get: () => ({ testHoldAfterClaimMs: 0 }) } as unknown as ConfigService<Configuration, true>;
+    const sut = new WebhookService(messages, pipeline, spool, metrics, config);
     // The delivery arrived long ago: its deadline is 100 ms away.
     const answer = await sut.receive(officialAccount(), {}, xml, undefined, Date.now() - REPLY_DEADLINE_MS + 100);
     expect(answer.body).toBe('success');

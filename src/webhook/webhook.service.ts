@@ -1,11 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { randomInt } from 'node:crypto';
 import { OfficialAccount, requireFields } from 'src/accounts/account';
 import { AppException } from 'src/common/errors/app-exception';
-import type { WebhookContext } from 'src/webhook/handlers/message-handler';
+import type { Configuration } from 'src/config/configuration';
+import { isDatabaseDownError } from 'src/database/database-errors';
 import { Metrics } from 'src/metrics/metrics';
+import type { WebhookContext } from 'src/webhook/handlers/message-handler';
 import { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
-import { InboundMessageRepository, InboundRecord } from 'src/webhook/inbound-message.repository';
+import { inboundRecord, InboundMessageRepository, InboundRecord } from 'src/webhook/inbound-message.repository';
+import { WebhookSpool } from 'src/webhook/outage/webhook-spool';
 import { MessageCipher, MessageCipherError } from 'src/wechat/crypto/message-cipher';
 import { dedupeKey, InboundMessage, InboundMessageError, parseInbound } from 'src/wechat/messages/inbound-message';
 import { buildEncryptedEnvelope, buildReply, Reply } from 'src/wechat/messages/reply';
@@ -69,12 +73,18 @@ export class WebhookService {
    * when an account changes, so a changed key gets a new cipher and the old one goes with the old object.
    */
   private readonly ciphers = new WeakMap<OfficialAccount, MessageCipher>();
+  /** The test hook WEBHOOK_TEST_HOLD_AFTER_CLAIM_MS (0 unless NODE_ENV=test). */
+  private readonly holdAfterClaimMs: number;
 
   constructor(
     private readonly messages: InboundMessageRepository,
     private readonly pipeline: WebhookPipeline,
+    private readonly spool: WebhookSpool,
     private readonly metrics: Metrics,
-  ) {}
+    config: ConfigService<Configuration, true>,
+  ) {
+    this.holdAfterClaimMs = config.get('webhook', { infer: true }).testHoldAfterClaimMs;
+  }
 
   /**
    * A delivery to `account` whose signature holds. `encrypt` is the `Encrypt` element the signature check found and
@@ -97,23 +107,34 @@ export class WebhookService {
     }
     const deadline = receivedAt + REPLY_DEADLINE_MS;
     let reply: string;
+    let late: boolean;
     try {
       const outcome = await withDeadline(
         this.replyOnce(account, message, encrypted, deadline),
         deadline - Date.now(),
         SUCCESS,
       );
-      if (outcome.late) {
-        this.metrics.webhookDeadlineFallback();
-        this.logger.warn(`No reply to ${dedupeKey(message)} from ${message.fromUserName} in time: answered success`);
-      }
       reply = outcome.value;
+      late = outcome.late;
     } catch (error) {
-      this.logger.error(
-        `Handling ${dedupeKey(message)} from ${message.fromUserName} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-      );
+      if (!isDatabaseDownError(error)) {
+        this.logger.error(
+          `Handling ${dedupeKey(message)} from ${message.fromUserName} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
+        this.metrics.webhookDelivery('success');
+        return SUCCESS_ANSWER;
+      }
+      await this.keepSafe(account, message, encrypted, receivedAt);
+      this.logger.warn(`The database is down: ${dedupeKey(message)} from ${message.fromUserName} spooled`);
       this.metrics.webhookDelivery('success');
       return SUCCESS_ANSWER;
+    }
+    if (late) {
+      // Answered `success` with the record maybe not written (a database that hangs): WeChat will not retry, so the
+      // message is made safe in the spool first; the replay leaves it alone if the delivery does record it.
+      this.metrics.webhookDeadlineFallback();
+      await this.keepSafe(account, message, encrypted, receivedAt);
+      this.logger.warn(`No reply to ${dedupeKey(message)} from ${message.fromUserName} in time: answered success`);
     }
     if (reply === SUCCESS) {
       this.metrics.webhookDelivery('success');
@@ -177,6 +198,27 @@ export class WebhookService {
     return cipher;
   }
 
+  /**
+   * The outage path: `success` may be answered only once the message is safe, so it goes to the local spool
+   * (fsync'd), replayed into PostgreSQL when it answers again. If even that fails, the delivery is refused with a
+   * 503, and WeChat tries again.
+   */
+  private async keepSafe(
+    account: OfficialAccount,
+    message: InboundMessage,
+    encrypted: boolean,
+    receivedAt: number,
+  ): Promise<void> {
+    try {
+      await this.spool.append({ appid: account.appid ?? null, fields: message.raw, encrypted, receivedAt });
+    } catch (error) {
+      this.logger.error(
+        `Spooling ${dedupeKey(message)} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      throw new AppException(503, 'database_unavailable', 'The message could not be recorded; WeChat will retry it.');
+    }
+  }
+
   /** The reply of this message: worked out by the first delivery, read back by its retries. */
   private async replyOnce(
     account: OfficialAccount,
@@ -184,34 +226,29 @@ export class WebhookService {
     encrypted: boolean,
     deadline: number,
   ): Promise<string> {
-    const record: InboundRecord = {
-      toUserName: message.toUserName,
-      dedupeKey: dedupeKey(message),
-      fromUserName: message.fromUserName,
-      msgType: message.msgType,
-      event: 'event' in message ? message.event : undefined,
-      msgId: 'msgId' in message ? message.msgId : undefined,
-      createTime: message.createTime,
-      fields: message.raw,
-      encrypted,
-    };
+    const record = inboundRecord(message, encrypted);
     const context: WebhookContext = { account, deadline: deadline - SETTLE_MARGIN_MS };
     if (!this.pipeline.changesState(message, context)) {
       // Nothing changes: work the reply out first and record it with the message in one statement. A retry works it
       // out again, but gets the reply that was recorded.
-      const claim = await this.messages.claim(record, await this.runHandlers(message, context));
+      const reply = await this.runHandlers(message, context);
+      const claim = await this.messages.claim(record, reply);
       if (claim.claimed) {
         return claim.reply ?? SUCCESS;
       }
       this.metrics.webhookRetryAnswered();
-      return claim.reply ?? (await this.awaitReply(record, deadline));
+      return claim.reply ?? (await this.awaitReply(record, deadline, () => Promise.resolve(reply)));
     }
+    const handle = () => this.runHandlers(message, context);
     const claim = await this.messages.claim(record);
     if (!claim.claimed) {
       this.metrics.webhookRetryAnswered();
-      return claim.reply ?? (await this.awaitReply(record, deadline));
+      return claim.reply ?? (await this.awaitReply(record, deadline, handle));
     }
-    return this.messages.settleReply(record, await this.runHandlers(message, context));
+    if (this.holdAfterClaimMs > 0) {
+      await sleep(this.holdAfterClaimMs);
+    }
+    return this.messages.settleReply(record, await handle());
   }
 
   /**
@@ -238,6 +275,10 @@ export class WebhookService {
           })
         : SUCCESS;
     } catch (error) {
+      if (isDatabaseDownError(error)) {
+        // Not `success`: a step that could not write must run again (the outage path keeps the message for that).
+        throw error;
+      }
       this.logger.error(
         `Handlers failed on ${dedupeKey(message)}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       );
@@ -245,16 +286,26 @@ export class WebhookService {
     }
   }
 
-  /** A retry that arrived while the first delivery is still working: wait for its reply, up to the deadline. */
-  private async awaitReply(record: InboundRecord, deadline: number): Promise<string> {
-    while (Date.now() + RETRY_POLL_MS < deadline) {
-      await sleep(RETRY_POLL_MS);
-      const reply = await this.messages.findReply(record);
-      if (reply !== null) {
-        return reply;
+  /**
+   * A delivery that found the message claimed and not replied: wait for the reply, up to the deadline — or, once the
+   * claim's lease has run out (its delivery died before settling), take it over: `handle` works the reply out again
+   * (the steps are idempotent) and it is settled here.
+   */
+  private async awaitReply(record: InboundRecord, deadline: number, handle: () => Promise<string>): Promise<string> {
+    for (;;) {
+      const state = await this.messages.takeOver(record);
+      if (state.taken) {
+        this.logger.warn(`Took over ${record.dedupeKey} from ${record.fromUserName}: its first delivery is gone`);
+        return this.messages.settleReply(record, await handle());
       }
+      if (state.reply !== null) {
+        return state.reply;
+      }
+      if (Date.now() + RETRY_POLL_MS >= deadline) {
+        return SUCCESS;
+      }
+      await sleep(RETRY_POLL_MS);
     }
-    return SUCCESS;
   }
 
   private seal(account: OfficialAccount, reply: string): string {

@@ -1,5 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'pg';
 import { AppModule } from 'src/app.module';
 import { configureApp, createHttpAdapter } from 'src/app.setup';
@@ -43,6 +46,8 @@ export function wiredEnv(fake: FakeWeChat, databaseUrl: string | undefined): Rec
     WECHAT_HTTP_TIMEOUT_MS: '2000',
     // Suites make hundreds of logins a minute from 127.0.0.1; the rate limits have their own suite.
     RATE_LIMIT_PER_MINUTE: '0',
+    // A spool of its own: another test's spooled deliveries must never be replayed into this test's database.
+    WEBHOOK_SPOOL_DIR: join(tmpdir(), `webhook-spool-${randomUUID()}`),
   };
 }
 

@@ -6,6 +6,9 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
  */
 @Entity({ name: 'wechat_inbound_messages' })
 @Index('IDX_wechat_inbound_messages_received_at', ['receivedAt'])
+@Index('IDX_wechat_inbound_messages_follow_events', ['toUserName', 'fromUserName', 'wechatCreateTime'], {
+  where: `event IN ('subscribe', 'unsubscribe')`,
+})
 export class InboundMessageEntity {
   @PrimaryColumn({ name: 'to_user_name', type: 'text', primaryKeyConstraintName: 'PK_wechat_inbound_messages' })
   toUserName: string;
@@ -48,4 +51,11 @@ export class InboundMessageEntity {
 
   @Column({ name: 'replied_at', type: 'timestamptz', nullable: true })
   repliedAt: Date | null;
+
+  /**
+   * While the reply is null: when the delivery working on it is past its deadline, after which the next delivery of
+   * the message takes it over. Null on rows recorded with their reply.
+   */
+  @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
+  leaseUntil: Date | null;
 }

@@ -8,6 +8,7 @@ import { MessageHandler, NextHandler, WebhookStep } from 'src/webhook/handlers/m
 import { SubscribeHandler } from 'src/webhook/handlers/subscribe.handler';
 import { UnsubscribeHandler } from 'src/webhook/handlers/unsubscribe.handler';
 import { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
+import { InboundMessageRepository } from 'src/webhook/inbound-message.repository';
 import type { InboundMessage } from 'src/wechat/messages/inbound-message';
 import type { Reply } from 'src/wechat/messages/reply';
 import { officialAccount } from 'test/support/accounts';
@@ -18,6 +19,8 @@ const subscribe = { ...base, kind: 'event', msgType: 'event', event: 'subscribe'
 const scan = { ...base, kind: 'event', msgType: 'event', event: 'SCAN', eventKey: 'login-1' } as InboundMessage;
 
 let log: string[];
+/** What the fake record says: a later follow event of the follower is recorded. */
+let newerFollowEvent = false;
 const context = { account: officialAccount({ appid: 'wx-test', welcomeText: 'welcome' }) };
 
 /** The webhook module's own steps, with fakes for what they call. */
@@ -32,6 +35,10 @@ const context = { account: officialAccount({ appid: 'wx-test', welcomeText: 'wel
         linkOrCreate: () => Promise.resolve(log.push('subscribe')),
         setSubscribed: () => Promise.resolve(true),
       },
+    },
+    {
+      provide: InboundMessageRepository,
+      useValue: { hasNewerFollowEvent: () => Promise.resolve(newerFollowEvent) },
     },
     {
       provide: AutoReplyService,
@@ -78,6 +85,14 @@ async function pipelineWith(...contributed: Type[]): Promise<WebhookPipeline> {
 describe(WebhookPipeline.name, () => {
   beforeEach(() => {
     log = [];
+    newerFollowEvent = false;
+  });
+
+  it('should greet but not write a follower whose later follow event is already recorded', async () => {
+    const sut = await pipelineWith(outsideModule(500, false));
+    newerFollowEvent = true;
+    expect(await sut.run(subscribe, context)).toEqual({ type: 'text', content: 'welcome' });
+    expect(log).toEqual([]);
   });
 
   it('should run a step contributed by another module in its declared order among the webhook steps', async () => {
