@@ -104,12 +104,10 @@ export class AccountRegistry implements OnModuleInit {
 
   /** The account `appid` of either kind, if this deployment has it. */
   find(appid: string): Account | undefined {
-    for (const env of [this.envOfficialAccount, this.envMiniProgram]) {
-      if (env.appid === appid) {
-        return env;
-      }
+    if (this.envOfficialAccount.appid === appid) {
+      return this.envOfficialAccount;
     }
-    return this.api.get(appid);
+    return this.envMiniProgram.appid === appid ? this.envMiniProgram : this.api.get(appid);
   }
 
   /** Every account: the env ones that are set, then the API ones, oldest first. */
