@@ -4,7 +4,7 @@ import request from 'supertest';
 import { setAuthorizeMode, setOAuthUser } from 'test/fake-wechat/routes/oauth.routes';
 import { qrState, scanQrCode, ScanSpec } from 'test/fake-wechat/routes/qrcode.routes';
 import { sendToWebhook } from 'test/fake-wechat/webhook-sender';
-import { Harness, OA_APP, startHarness } from 'test/support/create-test-app';
+import { ADMIN_KEY, Harness, OA_APP, startHarness } from 'test/support/create-test-app';
 import { freePort } from 'test/support/free-port';
 import { openSse, TestBrowser } from 'test/support/qr-login';
 import { toXml } from 'test/support/wechat-signer';
@@ -275,6 +275,31 @@ describe('QrLoginModule (e2e)', () => {
       for (const outcome of ['created', 'scan_scanned', 'phone_confirmed', 'logged_in']) {
         expect(metrics).toMatch(new RegExp(`qr_login_attempts_total\\{outcome="${outcome}"\\} [1-9]`));
       }
+    });
+
+    it('should log in through an API official account: its QR code, its webhook path, its silent authorization', async () => {
+      const brand = { appid: 'wxqrbrand00000001', secret: 'qr-brand-secret-1', token: 'qrBrandToken1' };
+      h.fake.addApp({ appid: brand.appid, secret: brand.secret, kind: 'official_account' });
+      await request(h.app.getHttpServer())
+        .post('/admin/accounts')
+        .set('X-Admin-Key', ADMIN_KEY)
+        .send({ kind: 'official_account', ...brand, name: '扫码品牌' })
+        .expect(201);
+      qrState(h.fake).servers.set(brand.appid, { url: `${base}/wechat/webhook/${brand.appid}`, token: brand.token });
+      const { desktop, created } = await start(new TestBrowser(), { appid: brand.appid });
+      const openid = newOpenid();
+      const scanned = await scan(created, openid, { as: 'scan' });
+      expect(scanned.delivery.status).toBe(200);
+      expect(scanned.delivery.reply).toContain(`/qr-login/${created.id}/confirm`);
+      expect(await storedStatus(created.id)).toBe('scanned');
+      const { answer } = await tap(created, openid, 'confirm');
+      expect(answer.text).toContain('已确认登录');
+      const first = await read(desktop, created);
+      expect(first.body).toEqual({ status: 'confirmed', returnTo: '/' });
+      const me = await desktop.get(`${base}/api/me`);
+      expect(JSON.parse(me.text).identities).toEqual([
+        expect.objectContaining({ appid: brand.appid, openid, source: 'official_account' }),
+      ]);
     });
 
     it('should log in exactly once when several reads of a confirmed attempt race', async () => {
