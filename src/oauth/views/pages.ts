@@ -46,7 +46,11 @@ form{margin:0}button.btn{width:100%;border:0;font-family:inherit;cursor:pointer}
 .muted{font-size:14px;color:#86909c}
 `;
 
-function layout(title: string, body: string): string {
+/**
+ * The phone page every WeChat-browser page shares (the web login's, scan-to-login's): one card, WeChat green, no
+ * script. `extraStyle` adds a page family's own rules after the common ones.
+ */
+export function layout(title: string, body: string, extraStyle = ''): string {
   return `<!doctype html>
 <html lang="zh-CN">
 <head>
@@ -54,7 +58,7 @@ function layout(title: string, body: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
+<style>${STYLE}${extraStyle}</style>
 </head>
 <body><main>${body}</main></body>
 </html>`;
@@ -155,12 +159,12 @@ ${link('/oauth/authorize', '重新登录')}${link('/', '返回首页', true)}</d
 }
 
 /** Sends a page with the headers every page carries: no scripts, no caching of personal pages, no referrer. */
-export function sendPage(res: FastifyReply, status: number, html: string): void {
+export function sendPage(res: FastifyReply, status: number, html: string, csp = PAGE_CSP): void {
   void res
     .status(status)
     .headers({
       'Content-Type': 'text/html; charset=utf-8',
-      'Content-Security-Policy': PAGE_CSP,
+      'Content-Security-Policy': csp,
       'Cache-Control': 'no-store',
       'Referrer-Policy': 'no-referrer',
       'X-Content-Type-Options': 'nosniff',

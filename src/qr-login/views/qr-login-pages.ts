@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { escapeHtml } from 'src/oauth/views/pages';
+import { escapeHtml, layout, sendPage } from 'src/oauth/views/pages';
 
 /**
  * Scan-to-login's pages: the phone's confirmation page (the look of the web login's pages: one card, WeChat green,
@@ -10,37 +10,19 @@ import { escapeHtml } from 'src/oauth/views/pages';
 const PHONE_CSP =
   "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/** What the confirmation pages add to the shared phone look: the desktop icon, the request's details, the buttons. */
 const PHONE_STYLE = `
-*{box-sizing:border-box}
-body{margin:0;min-height:100vh;font:17px/1.6 -apple-system,BlinkMacSystemFont,"PingFang SC","Hiragino Sans GB","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;background:#f2f3f5;color:#1d2129;-webkit-text-size-adjust:100%}
-main{max-width:480px;margin:0 auto;padding:24px 16px}
-.card{background:#fff;border-radius:12px;padding:28px 20px;text-align:center;box-shadow:0 1px 2px rgba(0,0,0,.06)}
-h1{font-size:22px;margin:12px 0 8px}
-p{margin:8px 0;color:#4e5969}
-.muted{font-size:14px;color:#86909c}
-.icon{width:56px;height:56px;border-radius:50%;margin:0 auto;display:flex;align-items:center;justify-content:center;font:600 30px/1 Arial,sans-serif;color:#fff;background:#ff7d00}
-.icon.ok{background:#07c160}.icon.info{background:#3491fa}.icon.stop{background:#86909c}
+.icon.ok{background:#07c160}
 .pc{width:64px;height:44px;border:4px solid #07c160;border-radius:6px;margin:4px auto 14px;position:relative}
 .pc:after{content:"";position:absolute;left:18px;right:18px;bottom:-12px;height:4px;background:#07c160;border-radius:2px}
 dl{margin:16px 0 0;text-align:left;font-size:15px;background:#f7f8fa;border-radius:8px;padding:10px 14px}
 dt{color:#86909c;float:left;width:5em}dd{margin:0 0 4px 5em}
-form{margin:0}
 button{display:block;width:100%;margin:20px 0 0;padding:13px 16px;border:0;border-radius:8px;font:inherit;background:#07c160;color:#fff}
 button.secondary{margin-top:12px;background:#f2f3f5;color:#1d2129}
 `;
 
 function phoneLayout(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
-<meta name="referrer" content="no-referrer">
-<title>${escapeHtml(title)}</title>
-<style>${PHONE_STYLE}</style>
-</head>
-<body><main>${body}</main></body>
-</html>`;
+  return layout(title, body, PHONE_STYLE);
 }
 
 const BEIJING_TIME = new Intl.DateTimeFormat('zh-CN', {
@@ -100,21 +82,7 @@ export function noticePage(kind: NoticeKind): string {
 
 /** Sends a phone page: no script, not cached, no referrer, not framed. */
 export function sendPhonePage(res: FastifyReply, status: number, html: string): void {
-  sendHtml(res, status, html, PHONE_CSP);
-}
-
-function sendHtml(res: FastifyReply, status: number, html: string, csp: string): void {
-  void res
-    .status(status)
-    .headers({
-      'Content-Type': 'text/html; charset=utf-8',
-      'Content-Security-Policy': csp,
-      'Cache-Control': 'no-store',
-      'Referrer-Policy': 'no-referrer',
-      'X-Content-Type-Options': 'nosniff',
-      'X-Frame-Options': 'DENY',
-    })
-    .send(html);
+  sendPage(res, status, html, PHONE_CSP);
 }
 
 /**
@@ -258,5 +226,5 @@ export function loginPage(view: { returnTo: string; appid?: string }): string {
 }
 
 export function sendLoginPage(res: FastifyReply, html: string): void {
-  sendHtml(res, 200, html, DESKTOP_CSP);
+  sendPage(res, 200, html, DESKTOP_CSP);
 }
