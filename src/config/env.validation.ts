@@ -15,6 +15,7 @@ import {
   ValidatorConstraintInterface,
 } from 'class-validator';
 import { parseAllowedHosts } from 'src/jssdk/page-url';
+import { ACCOUNT_RULES } from 'src/accounts/account-rules';
 
 const DATA_KEY_PATTERN = /^([A-Za-z0-9+/]{43}=|[A-Za-z0-9_-]{43}=?|[0-9a-fA-F]{64})$/;
 const URL_PATTERN = /^https?:\/\/[^\s/?#]+(:\d+)?(\/[^\s?#]*)?$/;
@@ -77,7 +78,7 @@ export class EnvironmentVariables {
   WECHAT_OPEN_BASE?: string;
 
   @IsOptional()
-  @Matches(/^wx[0-9a-zA-Z]{6,32}$/, { message: 'must be an AppID such as wx1234567890abcdef' })
+  @Matches(ACCOUNT_RULES.appid.pattern, { message: ACCOUNT_RULES.appid.message })
   WECHAT_OA_APPID?: string;
 
   @IsOptional()
@@ -85,15 +86,15 @@ export class EnvironmentVariables {
   WECHAT_OA_SECRET?: string;
 
   @IsOptional()
-  @Matches(/^[A-Za-z0-9]{3,32}$/, { message: 'must be 3-32 letters or digits (the Token of 服务器配置)' })
+  @Matches(ACCOUNT_RULES.token.pattern, { message: ACCOUNT_RULES.token.message })
   WECHAT_OA_TOKEN?: string;
 
   @IsOptional()
-  @Matches(/^[A-Za-z0-9]{43}$/, { message: 'must be the 43-character EncodingAESKey' })
+  @Matches(ACCOUNT_RULES.aesKey.pattern, { message: ACCOUNT_RULES.aesKey.message })
   WECHAT_OA_AES_KEY?: string;
 
   @IsOptional()
-  @Matches(/^[A-Za-z0-9]{43}$/, { message: 'must be the 43-character EncodingAESKey' })
+  @Matches(ACCOUNT_RULES.aesKey.pattern, { message: ACCOUNT_RULES.aesKey.message })
   WECHAT_OA_AES_KEY_PREVIOUS?: string;
 
   @IsOptional()
@@ -101,11 +102,11 @@ export class EnvironmentVariables {
   WECHAT_OA_WELCOME_TEXT?: string;
 
   @IsOptional()
-  @Matches(/^[A-Za-z0-9]{1,64}$/, { message: 'must be the letters and digits of the MP_verify_<content>.txt file' })
+  @Matches(ACCOUNT_RULES.domainVerify.pattern, { message: ACCOUNT_RULES.domainVerify.message })
   WECHAT_OA_DOMAIN_VERIFY?: string;
 
   @IsOptional()
-  @Matches(/^https?:\/\/[^\s/?#]+(:\d+)?(\/[^\s#]*)?$/, { message: 'must be an http(s):// URL without a #fragment' })
+  @Matches(ACCOUNT_RULES.forwardUrl.pattern, { message: ACCOUNT_RULES.forwardUrl.message })
   WECHAT_OA_FORWARD_URL?: string;
 
   @ValidateIf(
@@ -128,7 +129,7 @@ export class EnvironmentVariables {
   MESSAGE_RETENTION_DAYS?: number;
 
   @IsOptional()
-  @Matches(/^wx[0-9a-zA-Z]{6,32}$/, { message: 'must be an AppID such as wx1234567890abcdef' })
+  @Matches(ACCOUNT_RULES.appid.pattern, { message: ACCOUNT_RULES.appid.message })
   WECHAT_MP_APPID?: string;
 
   @IsOptional()

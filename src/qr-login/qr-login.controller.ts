@@ -20,6 +20,7 @@ import { safeReturnTo } from 'src/oauth/return-to';
 import { CreateQrLoginDto, QrLoginAttemptDto, QrLoginStatusDto } from 'src/qr-login/dto/qr-login.dto';
 import { PhoneView, QR_EXPIRE_SECONDS, QrLoginService } from 'src/qr-login/qr-login.service';
 import { confirmPage, loginPage, noticePage, sendLoginPage, sendPhonePage } from 'src/qr-login/views/qr-login-pages';
+import { ACCOUNT_RULES } from 'src/accounts/account-rules';
 
 /** Binds an attempt to the desktop browser that asked for it (only its hash is stored). */
 export const QR_BROWSER_COOKIE = 'wx_qr';
@@ -52,7 +53,7 @@ export class QrLoginController {
       res,
       loginPage({
         returnTo: safeReturnTo(returnTo),
-        appid: typeof appid === 'string' && /^wx[0-9A-Za-z]{6,32}$/.test(appid) ? appid : undefined,
+        appid: typeof appid === 'string' && ACCOUNT_RULES.appid.pattern.test(appid) ? appid : undefined,
       }),
     );
   }

@@ -1,5 +1,6 @@
 import { AppException } from 'src/common/errors/app-exception';
 import type { Reply } from 'src/wechat/messages/reply';
+import { ACCOUNT_RULES } from 'src/accounts/account-rules';
 
 export const MESSAGE_KINDS = ['custom', 'template', 'subscribe'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
@@ -173,7 +174,7 @@ function common(body: Json, allowed: string[]): { appid?: string; touser: string
     throw bad(`${unknown} is not a field of a ${String(body.kind)} message`);
   }
   const appid = text(body, 'appid', 'appid', { optional: true });
-  if (appid !== undefined && !/^wx[0-9a-zA-Z]{6,32}$/.test(appid)) {
+  if (appid !== undefined && !ACCOUNT_RULES.appid.pattern.test(appid)) {
     throw bad('appid must be an AppID such as wx1234567890abcdef');
   }
   const touser = text(body, 'touser', 'touser')!;

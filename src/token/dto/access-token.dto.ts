@@ -1,10 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
+import { ACCOUNT_RULES } from 'src/accounts/account-rules';
 
 export class AppidQueryDto {
   @ApiProperty({ description: 'WECHAT_OA_APPID or WECHAT_MP_APPID', example: 'wx1234567890abcdef' })
   @IsString()
-  @Matches(/^wx[0-9a-zA-Z]{6,32}$/, { message: 'appid must be a WeChat AppID such as wx1234567890abcdef' })
+  @Matches(ACCOUNT_RULES.appid.pattern, { message: `appid ${ACCOUNT_RULES.appid.message}` })
   appid: string;
 }
 

@@ -1,11 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { TICKET_TYPES, type TicketType } from 'src/token/ticket.service';
+import { ACCOUNT_RULES } from 'src/accounts/account-rules';
 
 export class TicketQueryDto {
   @ApiProperty({ description: 'An official account of this service', example: 'wx1234567890abcdef' })
   @IsString()
-  @Matches(/^wx[0-9a-zA-Z]{6,32}$/, { message: 'appid must be a WeChat AppID such as wx1234567890abcdef' })
+  @Matches(ACCOUNT_RULES.appid.pattern, { message: `appid ${ACCOUNT_RULES.appid.message}` })
   appid: string;
 
   @ApiProperty({ enum: TICKET_TYPES, description: 'jsapi: the JS-SDK ticket of wx.config' })
