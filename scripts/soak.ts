@@ -18,7 +18,7 @@ import { buildService, ServiceProcess, startServiceProcess } from 'test/support/
 import { wechatMessages, WeChatSigner } from 'test/support/wechat-signer';
 import { OutboxLoad } from 'scripts/soak/outbox-load';
 import { QrLoginLoad } from 'scripts/soak/qr-login-load';
-import { Delivery, FaultLog, pick, sleep, SoakContext } from 'scripts/soak/types';
+import { Delivery, FaultLog, pick, sleep, SoakContext, WRITERS } from 'scripts/soak/types';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const KILL_EVERY_MS = 60_000;
@@ -198,7 +198,7 @@ async function main(): Promise<number> {
         const delivery: Delivery = { key: `msg:${id}`, tries: [] };
         // Some texts match the rule, so that replies are not all `success`.
         const content = Math.random() < 0.5 ? '营业时间' : `hello ${id}`;
-        await deliver(wechatMessages.text(content, { from: pick(['o-a', 'o-b', 'o-c']), to: TO, msgId: id }), delivery);
+        await deliver(wechatMessages.text(content, { from: pick(WRITERS), to: TO, msgId: id }), delivery);
         await sleep(50 + Math.random() * 150);
       }
     };

@@ -17,7 +17,7 @@ import type { Pool } from 'pg';
 import type { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { refuseMessagesTo, sentMessages } from 'test/fake-wechat/routes/message.routes';
 import { ADMIN_KEY } from 'test/support/create-test-app';
-import { Check, FaultLog, nearFault, pick, sleep, SoakContext } from 'scripts/soak/types';
+import { Check, FaultLog, nearFault, pick, sleep, SoakContext, WRITERS } from 'scripts/soak/types';
 
 const LOOPS = 2;
 /** Followers the emulator refuses every message to, and with what. */
@@ -25,8 +25,6 @@ const REFUSED: readonly { touser: string; errcode: number }[] = [
   { touser: 'o-refused-43004', errcode: 43004 },
   { touser: 'o-refused-40003', errcode: 40003 },
 ];
-/** The text streams' senders: their interactions keep the 48-hour window open. */
-const WRITERS = ['o-a', 'o-b', 'o-c'] as const;
 const FAULT_SLACK_MS = 5000;
 /** How long the queue may take to empty after the load: retries after a kill wait for the lease (9 s) and 5 s backoff. */
 const DRAIN_MS = 180_000;
@@ -188,13 +186,23 @@ export class OutboxLoad {
       ]);
       return ids.size > 1;
     });
+    // A 409 (outside_window) is a customer-service message's only allowed refusal; anything else is a bad request.
+    const refusedByApi = this.messages.filter((m) =>
+      m.posts.some(
+        (p) =>
+          p.status !== undefined && p.status >= 400 && p.status < 500 && !(p.status === 409 && m.kind === 'custom'),
+      ),
+    );
     const doubled = this.messages.filter((m) => m.doubled && m.posts.some((p) => p.status === 202));
     const doubleNot200 = doubled.filter((m) => m.posts.at(-1)?.status !== 200);
     check(
-      unqueuedButAnswered.length === 0 && splitKeys.length === 0 && doubleNot200.length === 0,
+      unqueuedButAnswered.length === 0 &&
+        splitKeys.length === 0 &&
+        doubleNot200.length === 0 &&
+        refusedByApi.length === 0,
       `one message per idempotency key: every 202 is queued, every POST of a key answered the same id, a second POST is a 200 ` +
         `(${accepted.length} keys answered, ${doubled.length} POSTed twice; lost: ${unqueuedButAnswered.length}, ` +
-        `two ids: ${splitKeys.length}, second POST not 200: ${doubleNot200.length})`,
+        `two ids: ${splitKeys.length}, second POST not 200: ${doubleNot200.length}, refused by the API: ${refusedByApi.length})`,
     );
 
     // What the emulator accepted, per message: templates by client_msg_id (= the message id), texts by their content.

@@ -30,6 +30,7 @@ interface Attempt {
   scan?: Delivery;
   rescan?: Delivery;
   polls: number;
+  /** Reads with no answer (a killed instance) or answered 5xx (the outage). */
   pollErrors: number;
   /** Reads that logged the desktop in (returnTo and a session). */
   collected: number;
@@ -144,7 +145,7 @@ export class QrLoginLoad {
       const res = await this.ctx.request('qr-login-poll', `/qr-login/${attempt.id}`, {
         headers: { cookie: attempt.cookie },
       });
-      if (!res) {
+      if (!res || res.status >= 500) {
         attempt.pollErrors += 1;
       } else if (res.status === 200) {
         const body = (await res.json()) as { status: string; returnTo?: string };
@@ -171,7 +172,7 @@ export class QrLoginLoad {
       attempt.sessionOk = false;
       return;
     }
-    for (let i = 0; i < 5; i += 1) {
+    for (let i = 0; i < 30; i += 1) {
       const res = await this.ctx.request('qr-login-me', '/api/me', { headers: { cookie: sid } });
       if (res?.status === 200) {
         const me = (await res.json()) as { identities: { appid: string; openid: string }[] };
@@ -231,7 +232,8 @@ export class QrLoginLoad {
     );
     const confirmed = delivered.filter((a) => !expiredAtService.includes(a) && !lost.includes(a));
     const twice = confirmed.filter((a) => a.collected > 1);
-    // A desktop's read cut by a kill can take the login with it (claimed, then the process died before the answer).
+    // A desktop's read cut by a kill (or failed by the outage) can take the login with it: claimed, then the process
+    // died (or the session's write failed) before the answer.
     const cutByKill = confirmed.filter((a) => a.collected === 0 && a.pollErrors > 0);
     const uncollected = confirmed.filter((a) => a.collected === 0 && a.pollErrors === 0);
     const badSession = confirmed.filter((a) => a.collected === 1 && a.sessionOk !== true);
@@ -239,7 +241,7 @@ export class QrLoginLoad {
       twice.length === 0 && uncollected.length === 0 && badSession.length === 0,
       `each confirmed attempt logged its desktop in exactly once, as its scanner (${confirmed.length - cutByKill.length - uncollected.length} logged in, ` +
         `twice: ${twice.length}, never: ${uncollected.length}, wrong or no session: ${badSession.length}; ` +
-        `${cutByKill.length} with a read cut by a kill and no login, counted)`,
+        `${cutByKill.length} with a read cut by a kill or the outage and no login, counted)`,
     );
     const rescans = this.attempts.filter((a) => answered(a.rescan));
     return (

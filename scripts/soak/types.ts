@@ -42,6 +42,9 @@ export interface SoakContext {
 /** Prints and records one invariant. */
 export type Check = (ok: boolean, line: string) => void;
 
+/** The senders of the text streams; their messages keep the 48-hour window of customer-service messages open. */
+export const WRITERS = ['o-soak-writer-a', 'o-soak-writer-b', 'o-soak-writer-c'] as const;
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)];
 
