@@ -3,6 +3,7 @@
  * and three instances of the built service; mixed load from the emulator's side for the whole run; one instance
  * SIGKILLed every 60 s and restarted; PostgreSQL stopped once for 10 s. At the end the invariants are checked and
  * printed; the exit code is 1 when one breaks. Needs root (pg_createcluster) and `npm run build` (done here).
+ * Scan-to-login (soak/qr-login-load.ts) and the outbox (soak/outbox-load.ts) bring their own load and invariants.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,9 @@ import { freePort } from 'test/support/free-port';
 import { createOwnCluster } from 'test/support/own-cluster';
 import { buildService, ServiceProcess, startServiceProcess } from 'test/support/service-process';
 import { wechatMessages, WeChatSigner } from 'test/support/wechat-signer';
+import { OutboxLoad } from 'scripts/soak/outbox-load';
+import { QrLoginLoad } from 'scripts/soak/qr-login-load';
+import { Delivery, FaultLog, pick, sleep, SoakContext, WRITERS } from 'scripts/soak/types';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const KILL_EVERY_MS = 60_000;
@@ -23,8 +27,6 @@ const TOKEN = 'soakToken123';
 const TO = 'gh_soak';
 const FOLLOWERS = 40;
 const OPENIDS = 30;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
 const log = (line: string) => console.log(`[soak ${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${line}`);
 /** The start of the load (after the set-up): the chaos schedule counts from here. */
 let startedAt = Date.now();
@@ -36,20 +38,6 @@ interface Instance {
   port: number;
   spoolDir: string;
   process: ServiceProcess | null;
-}
-
-interface Try {
-  status?: number;
-  body?: string;
-  error?: string;
-  ms: number;
-}
-
-interface Delivery {
-  key: string;
-  follower?: string;
-  event?: 'subscribe' | 'unsubscribe';
-  tries: Try[];
 }
 
 const counts = {
@@ -65,6 +53,8 @@ const counts = {
   kills: 0,
 };
 let outageWindow: { from: number; to: number } | null = null;
+/** When each SIGKILL was sent. */
+const killTimes: number[] = [];
 /** 503s are expected from the stop until the instances have reconnected (a few seconds after the start). */
 const OUTAGE_GRACE_MS = 5000;
 
@@ -112,6 +102,8 @@ async function main(): Promise<number> {
       WECHAT_OA_TOKEN: TOKEN,
       PUBLIC_BASE_URL: `http://127.0.0.1:${instances[0].port}`,
       WEBHOOK_SPOOL_DIR: instance.spoolDir,
+      // The scan itself confirms a scan-to-login (see soak/qr-login-load.ts for why).
+      QR_LOGIN_CONFIRM: 'scan',
       LOG_LEVEL: 'warn',
     });
     const start = async (instance: Instance) => {
@@ -206,7 +198,7 @@ async function main(): Promise<number> {
         const delivery: Delivery = { key: `msg:${id}`, tries: [] };
         // Some texts match the rule, so that replies are not all `success`.
         const content = Math.random() < 0.5 ? '营业时间' : `hello ${id}`;
-        await deliver(wechatMessages.text(content, { from: pick(['o-a', 'o-b', 'o-c']), to: TO, msgId: id }), delivery);
+        await deliver(wechatMessages.text(content, { from: pick(WRITERS), to: TO, msgId: id }), delivery);
         await sleep(50 + Math.random() * 150);
       }
     };
@@ -315,6 +307,7 @@ async function main(): Promise<number> {
       for (let at = KILL_EVERY_MS / 2; at < SECONDS * 1000 - 10_000; at += KILL_EVERY_MS) {
         await sleep(startedAt + at - Date.now());
         const victim = instances[next++ % instances.length];
+        killTimes.push(Date.now());
         victim.process?.child.kill('SIGKILL');
         await victim.process?.exited;
         counts.kills += 1;
@@ -337,6 +330,21 @@ async function main(): Promise<number> {
       log('PostgreSQL started');
     };
 
+    const ctx: SoakContext = {
+      fake,
+      token: TOKEN,
+      originalId: TO,
+      seconds: SECONDS,
+      request,
+      deliver,
+      stopping: () => stopping,
+      elapsed: () => Date.now() - startedAt,
+      log,
+    };
+    const qrLogins = new QrLoginLoad(ctx);
+    OutboxLoad.prepare(fake);
+    const outbox = new OutboxLoad(ctx);
+
     const loops = [
       ...Array.from({ length: FOLLOWERS }, (_, n) => followerLoop(n)),
       textLoop(),
@@ -345,6 +353,8 @@ async function main(): Promise<number> {
       oauthLoop(),
       tokenLoop(),
       refreshLoop(),
+      ...qrLogins.loops(),
+      ...outbox.loops(),
     ];
     const faults = Promise.all([chaos(), outage()]);
     await sleep(SECONDS * 1000);
@@ -352,6 +362,7 @@ async function main(): Promise<number> {
     log('load stopped; waiting for the last deliveries and the spools');
     await Promise.all(loops);
     await faults;
+    await qrLogins.settle();
     // Every instance alive again, so that a spool left by a killed one is replayed.
     for (const instance of instances) {
       if (!instance.process || instance.process.child.exitCode !== null || instance.process.child.signalCode) {
@@ -359,6 +370,11 @@ async function main(): Promise<number> {
       }
     }
     await sleep(8000);
+    log('draining the outbox');
+    const faultLog: FaultLog = { kills: killTimes, outage: outageWindow };
+    const left = await outbox.drain(pool);
+    log(`outbox drained (${left} left); the desktops poll once more`);
+    await qrLogins.finalPolls();
 
     // --- the invariants
     const failures: string[] = [];
@@ -463,6 +479,9 @@ async function main(): Promise<number> {
       `no instance served a replaced token later than 1 s after the replacement (${reads.length} reads, stale: ${stale.length})`,
     );
 
+    const qrFigures = await qrLogins.check(pool, check);
+    const outboxFigures = await outbox.check(pool, check, faultLog);
+
     const output = [...pastOutput, ...instances.map((i) => i.process?.output() ?? '')].join('\n');
     const lines = (pattern: RegExp) => output.split('\n').filter((line) => pattern.test(line)).length;
     console.log(
@@ -477,6 +496,8 @@ async function main(): Promise<number> {
       `\nload: ${counts.requests} HTTP answers (${statuses}), ${counts.connectionErrors} connection errors (killed instances), ` +
         `${counts.logins} mini-program logins, ${counts.oauth} OAuth round trips, ${counts.tokenReads} token reads, ${counts.forced} forced refreshes`,
     );
+    console.log(qrFigures);
+    console.log(outboxFigures);
     console.log(
       `faults: ${counts.kills} SIGKILLs, PostgreSQL stopped ${outageWindow ? `once for ${((outageWindow.to - outageWindow.from) / 1000).toFixed(1)} s` : 'never (run too short)'}`,
     );

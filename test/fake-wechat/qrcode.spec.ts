@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { wechatSignature } from 'src/wechat/crypto/signature';
 import { parseXml } from 'src/wechat/xml/xml.codec';
 import { DEMO_APPS, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
-import { registerQrCodeRoutes } from 'test/fake-wechat/routes/qrcode.routes';
+import { prepareScan, registerQrCodeRoutes } from 'test/fake-wechat/routes/qrcode.routes';
 
 const [OA] = DEMO_APPS;
 const TOKEN = 'emulatorToken1';
@@ -129,6 +129,25 @@ describe(registerQrCodeRoutes.name, () => {
     sut.clockOffsetMs = 61_000;
     expect((await post('/__control/scan', { ticket: code.ticket })).status).toBe(410);
     expect((await post('/__control/scan', { ticket: 'nope' })).status).toBe(404);
+    expect(received).toEqual([]);
+  });
+
+  it('should prepare the event of a scan without sending it, for a caller that delivers it itself', async () => {
+    const code = await create({
+      expire_seconds: 60,
+      action_name: 'QR_STR_SCENE',
+      action_info: { scene: { scene_str: 'login_0003' } },
+    });
+    const server = { url: 'http://unused.invalid/', token: TOKEN, originalId: 'gh_own' };
+    const first = prepareScan(sut, { url: code.url as string, openid: 'o-phone', server });
+    const second = prepareScan(sut, { url: code.url as string, openid: 'o-phone', server });
+    expect(first).toMatchObject({ ok: true, event: 'subscribe', scene: 'login_0003', openid: 'o-phone' });
+    expect(second).toMatchObject({ ok: true, event: 'SCAN' });
+    const xml = parseXml(first.ok ? first.xml : '') as Record<string, unknown>;
+    expect(xml).toMatchObject({ ToUserName: 'gh_own', FromUserName: 'o-phone', EventKey: 'qrscene_login_0003' });
+    expect(Number(xml.CreateTime)).toBe(first.ok ? first.createTime : NaN);
+    sut.clockOffsetMs = 61_000;
+    expect(prepareScan(sut, { url: code.url as string, server })).toMatchObject({ ok: false, status: 410 });
     expect(received).toEqual([]);
   });
 });

@@ -122,12 +122,27 @@ export type ScanResult =
   | { ok: true; event: 'SCAN' | 'subscribe'; appid: string; scene: string; openid: string; delivery: SendResult }
   | { ok: false; status: number; error: string };
 
+/** A scan as WeChat is about to deliver it: the event's XML and where it goes. */
+export type PreparedScan =
+  | {
+      ok: true;
+      event: 'SCAN' | 'subscribe';
+      appid: string;
+      scene: string;
+      openid: string;
+      createTime: number;
+      xml: string;
+      server: ServerConfig;
+    }
+  | { ok: false; status: number; error: string };
+
 /**
- * A WeChat user scanning a QR code with the app: WeChat sends the account's server the `SCAN` event (a follower) or
- * `subscribe` with `qrscene_<scene>` (someone who follows by scanning), signed with its Token and, with an AES key,
- * encrypted, and hands back the passive reply. An expired code is refused as WeChat's app refuses it (nothing sent).
+ * What WeChat does when a user scans a QR code with the app, up to the delivery: the code looked up (an expired one
+ * is refused as WeChat's app refuses it: nothing is sent), `SCAN` (a follower) or `subscribe` with `qrscene_<scene>`
+ * (someone who follows by scanning), and the event's XML. `scanQrCode` delivers it; a caller that delivers it itself
+ * (the soak, with WeChat's retries across instances) takes it from here.
  */
-export async function scanQrCode(fake: FakeWeChat, spec: ScanSpec): Promise<ScanResult> {
+export function prepareScan(fake: FakeWeChat, spec: ScanSpec): PreparedScan {
   const state = qrState(fake);
   let appid: string | undefined = spec.appid;
   let scene: string | undefined = spec.scene;
@@ -160,15 +175,30 @@ export async function scanQrCode(fake: FakeWeChat, spec: ScanSpec): Promise<Scan
   state.followers.set(appid, followers);
   const event = spec.as === 'scan' || (spec.as !== 'subscribe' && followers.has(openid)) ? 'SCAN' : 'subscribe';
   followers.add(openid);
+  const createTime = Math.floor(fake.now() / 1000);
   const xml = toXml({
     ToUserName: server.originalId ?? 'gh_emulator0001',
     FromUserName: openid,
-    CreateTime: Math.floor(fake.now() / 1000),
+    CreateTime: createTime,
     MsgType: 'event',
     Event: event,
     EventKey: event === 'SCAN' ? scene : `qrscene_${scene}`,
     Ticket: ticket ?? randomBytes(24).toString('base64'),
   });
+  return { ok: true, event, appid, scene, openid, createTime, xml, server: server as ServerConfig };
+}
+
+/**
+ * A WeChat user scanning a QR code with the app: WeChat sends the account's server the `SCAN` event (a follower) or
+ * `subscribe` with `qrscene_<scene>` (someone who follows by scanning), signed with its Token and, with an AES key,
+ * encrypted, and hands back the passive reply. An expired code is refused as WeChat's app refuses it (nothing sent).
+ */
+export async function scanQrCode(fake: FakeWeChat, spec: ScanSpec): Promise<ScanResult> {
+  const scan = prepareScan(fake, spec);
+  if (!scan.ok) {
+    return scan;
+  }
+  const { appid, scene, openid, event, server } = scan;
   const delivery = await sendToWebhook(
     {
       url: server.url,
@@ -177,7 +207,7 @@ export async function scanQrCode(fake: FakeWeChat, spec: ScanSpec): Promise<Scan
       appId: appid,
       mode: server.mode ?? (server.aesKey ? 'safe' : 'plain'),
     },
-    xml,
+    scan.xml,
     { openid, attempts: 1 },
   );
   return { ok: true, event, appid, scene, openid, delivery };
