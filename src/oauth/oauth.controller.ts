@@ -16,7 +16,6 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ConfigService } from '@nestjs/config';
-import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sendFound } from 'src/common/http/redirect';
 import type { Configuration } from 'src/config/configuration';
@@ -27,6 +26,7 @@ import { OAuthPageFilter } from 'src/oauth/oauth-page.filter';
 import { OAuthService, STATE_TTL_SECONDS } from 'src/oauth/oauth.service';
 import { refusedPage, sendPage, snapshotPage } from 'src/oauth/views/pages';
 import { OAUTH_SCOPES } from 'src/oauth/wechat-oauth.client';
+import { httpOnlyCookie } from 'src/common/http/cookies';
 
 /** Binds a pending authorization to the browser that started it (only its hash is stored with the state). */
 export const BROWSER_COOKIE = 'wx_oauth';
@@ -183,16 +183,8 @@ export class OAuthController {
     return this.oauth.sync(session.userId);
   }
 
-  /** Max-Age and the matching Expires, as Express wrote them. */
-  private cookieOptions(path: string, maxAgeSeconds: number): CookieSerializeOptions {
-    return {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.secureCookies,
-      path,
-      maxAge: maxAgeSeconds,
-      expires: new Date(Date.now() + maxAgeSeconds * 1000),
-    };
+  private cookieOptions(path: string, maxAgeSeconds: number) {
+    return httpOnlyCookie(this.secureCookies, path, maxAgeSeconds);
   }
 }
 

@@ -11,7 +11,6 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ConfigService } from '@nestjs/config';
-import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sendFound } from 'src/common/http/redirect';
 import type { Configuration } from 'src/config/configuration';
@@ -21,6 +20,7 @@ import { CreateQrLoginDto, QrLoginAttemptDto, QrLoginStatusDto } from 'src/qr-lo
 import { PhoneView, QR_EXPIRE_SECONDS, QrLoginService } from 'src/qr-login/qr-login.service';
 import { confirmPage, loginPage, noticePage, sendLoginPage, sendPhonePage } from 'src/qr-login/views/qr-login-pages';
 import { ACCOUNT_RULES } from 'src/accounts/account-rules';
+import { httpOnlyCookie } from 'src/common/http/cookies';
 
 /** Binds an attempt to the desktop browser that asked for it (only its hash is stored). */
 export const QR_BROWSER_COOKIE = 'wx_qr';
@@ -187,14 +187,7 @@ export class QrLoginController {
     }
   }
 
-  private cookieOptions(path: string, maxAgeSeconds: number): CookieSerializeOptions {
-    return {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.secureCookies,
-      path,
-      maxAge: maxAgeSeconds,
-      expires: new Date(Date.now() + maxAgeSeconds * 1000),
-    };
+  private cookieOptions(path: string, maxAgeSeconds: number) {
+    return httpOnlyCookie(this.secureCookies, path, maxAgeSeconds);
   }
 }
