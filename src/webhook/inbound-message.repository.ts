@@ -101,6 +101,17 @@ const CLAIM_SQL = `
   SELECT to_user_name, dedupe_key, reply FROM written WHERE NOT inserted`;
 
 /**
+ * Replies of many claimed messages in one statement. A row whose reply was set already keeps it; every row comes back
+ * with the reply that stands.
+ */
+const SETTLE_SQL = `
+  UPDATE wechat_inbound_messages m
+     SET reply = COALESCE(m.reply, t.reply), replied_at = COALESCE(m.replied_at, now())
+    FROM jsonb_to_recordset($1::jsonb) AS t(to_user_name text, dedupe_key text, reply text)
+   WHERE m.to_user_name = t.to_user_name AND m.dedupe_key = t.dedupe_key
+  RETURNING m.to_user_name, m.dedupe_key, m.reply`;
+
+/**
  * Inbound messages, recorded once: the primary key (to_user_name, dedupe_key) is where WeChat's retries meet. Claims
  * made at the same time are written together (a group commit): at 50 concurrent deliveries that is one statement and
  * one commit for a dozen or more messages instead of one each.
@@ -109,6 +120,10 @@ const CLAIM_SQL = `
 export class InboundMessageRepository {
   private readonly claims = new Batcher<{ record: InboundRecord; reply: string | null }, ClaimResult>(
     (items) => this.claimMany(items),
+    { maxBatch: 256, maxInFlight: 2, lingerMs: 1, retrySingly: (error) => !isDatabaseDownError(error) },
+  );
+  private readonly settles = new Batcher<{ record: InboundRecord; reply: string }, string>(
+    (items) => this.settleMany(items),
     { maxBatch: 256, maxInFlight: 2, lingerMs: 1, retrySingly: (error) => !isDatabaseDownError(error) },
   );
 
@@ -163,21 +178,34 @@ export class InboundMessageRepository {
     });
   }
 
-  /** Sets the reply once; returns the reply that stands (an earlier one wins, e.g. `success` after the deadline). */
-  async settleReply(record: InboundRecord, reply: string): Promise<string> {
-    const rows = await this.sql.rows<{ reply: string }>(
-      `WITH updated AS (
-         UPDATE wechat_inbound_messages SET reply = $3, replied_at = now()
-          WHERE to_user_name = $1 AND dedupe_key = $2 AND reply IS NULL
-         RETURNING reply
-       )
-       SELECT reply FROM updated
-       UNION ALL
-       SELECT reply FROM wechat_inbound_messages
-        WHERE to_user_name = $1 AND dedupe_key = $2 AND NOT EXISTS (SELECT 1 FROM updated)`,
-      [record.toUserName, record.dedupeKey, reply],
-    );
-    return rows[0]?.reply ?? reply;
+  /**
+   * Sets the reply once; returns the reply that stands (an earlier one wins, e.g. `success` after the deadline).
+   * Settles of the moment go in one statement, as claims do.
+   */
+  settleReply(record: InboundRecord, reply: string): Promise<string> {
+    return this.settles.submit({ record, reply });
+  }
+
+  private async settleMany(items: { record: InboundRecord; reply: string }[]): Promise<string[]> {
+    // One row per key (the first settle of a key in the batch writes), sorted so batches lock in the same order.
+    const unique = new Map<string, { record: InboundRecord; reply: string }>();
+    for (const item of items) {
+      const key = keyOf(item.record);
+      if (!unique.has(key)) {
+        unique.set(key, item);
+      }
+    }
+    const rows = [...unique.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, { record, reply }]) => ({ to_user_name: record.toUserName, dedupe_key: record.dedupeKey, reply }));
+    // Planned on each run, not prepared: a generic plan made while the table is small keeps its sequential scan
+    // after the table has grown (until an ANALYZE), and this statement joins on the table.
+    const standing = await this.sql.rows<EarlierRow>(SETTLE_SQL, [JSON.stringify(rows)]);
+    const byKey = new Map(standing.map((row) => [`${row.to_user_name}\n${row.dedupe_key}`, row.reply]));
+    return items.map((item) => {
+      const key = keyOf(item.record);
+      return byKey.get(key) ?? unique.get(key)!.reply;
+    });
   }
 
   /**
