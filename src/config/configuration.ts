@@ -72,6 +72,8 @@ export interface MessagingConfig {
   forwardSecret?: string;
   forwardReplyWaitMs: number;
   retentionDays: number;
+  /** FOLLOWER_ACTIVITY_RETENTION_DAYS: how long a follower's last interaction is kept (the window needs 48 hours). */
+  activityRetentionDays: number;
 }
 
 export interface WebhookConfig {
@@ -175,6 +177,7 @@ export function buildConfiguration(env: EnvironmentVariables): Configuration {
       forwardSecret: env.FORWARD_SECRET,
       forwardReplyWaitMs: env.FORWARD_REPLY_WAIT_MS ?? 3000,
       retentionDays: env.MESSAGE_RETENTION_DAYS ?? 30,
+      activityRetentionDays: env.FOLLOWER_ACTIVITY_RETENTION_DAYS ?? 7,
     },
     webhook: {
       spoolDir: env.WEBHOOK_SPOOL_DIR ?? './.data/webhook-spool',

@@ -12,6 +12,7 @@ describe(validate.name, () => {
       oa: { welcomeText: '感谢关注！' },
     });
     expect(sut.app.usingDevelopmentKey).toBe(true);
+    expect(sut.messaging).toMatchObject({ retentionDays: 30, activityRetentionDays: 7 });
   });
 
   it('should treat empty strings as unset', () => {
@@ -43,6 +44,8 @@ describe(validate.name, () => {
     ['JSSDK_ALLOWED_HOSTS', { JSSDK_ALLOWED_HOSTS: 'h5.example.com,*.example.com' }],
     ['JSSDK_ALLOWED_HOSTS', { JSSDK_ALLOWED_HOSTS: 'h5.example.com:99999' }],
     ['JSSDK_ALLOWED_HOSTS', { JSSDK_ALLOWED_HOSTS: ' , ' }],
+    ['FOLLOWER_ACTIVITY_RETENTION_DAYS', { FOLLOWER_ACTIVITY_RETENTION_DAYS: '2' }],
+    ['FOLLOWER_ACTIVITY_RETENTION_DAYS', { FOLLOWER_ACTIVITY_RETENTION_DAYS: 'a week' }],
   ])('should refuse a bad %s with one line naming it', (variable, env) => {
     expect(() => validate(env)).toThrow(new RegExp(`^Invalid environment variable ${variable}\\b[^\\n]*$`));
   });

@@ -128,6 +128,12 @@ export class EnvironmentVariables {
   @IsInt({ message: '$property must be a whole number' })
   MESSAGE_RETENTION_DAYS?: number;
 
+  /** At least 3: at 2 the cut would sit on the 48-hour window's edge, and a skewed clock could drop a live row. */
+  @IsOptional()
+  @Min(3, { message: '$property must be at least 3 days (the 48-hour customer-service window reads these rows)' })
+  @IsInt({ message: '$property must be a whole number of days' })
+  FOLLOWER_ACTIVITY_RETENTION_DAYS?: number;
+
   @IsOptional()
   @Matches(ACCOUNT_RULES.appid.pattern, { message: ACCOUNT_RULES.appid.message })
   WECHAT_MP_APPID?: string;
@@ -219,6 +225,7 @@ const NUMERIC = new Set([
   'RATE_LIMIT_PER_MINUTE',
   'WEBHOOK_RETENTION_DAYS',
   'MESSAGE_RETENTION_DAYS',
+  'FOLLOWER_ACTIVITY_RETENTION_DAYS',
   'WEBHOOK_TEST_HOLD_AFTER_CLAIM_MS',
 ]);
 

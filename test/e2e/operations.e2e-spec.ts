@@ -244,6 +244,51 @@ describe('Operations (e2e): metrics, rate limits, retention, key rotation', () =
       }
     });
 
+    it('should delete follower activity past FOLLOWER_ACTIVITY_RETENTION_DAYS (default 7) and keep the 48-hour window answering', async () => {
+      const activity = (hoursAgo: Record<string, number>) =>
+        h.query(
+          `INSERT INTO wechat_follower_activity (appid, openid, last_at)
+           SELECT $1, openid, now() - hours::int * interval '1 hour'
+             FROM jsonb_each_text($2::jsonb) AS t(openid, hours)`,
+          [OA_APP.appid, JSON.stringify(hoursAgo)],
+        );
+      const kept = async (prefix: string) =>
+        (
+          await h.query<{ openid: string }>(
+            'SELECT openid FROM wechat_follower_activity WHERE openid LIKE $1 ORDER BY openid',
+            [`${prefix}%`],
+          )
+        ).map((row) => row.openid);
+
+      const byDefault = await h.startInstance();
+      try {
+        await activity({ 'o-week-8d': 8 * 24, 'o-week-6d': 6 * 24, 'o-week-1h': 1 });
+        const deleted = await byDefault.get(RetentionService).runOnce();
+        expect(deleted).toMatchObject({ 'follower activity': 1 });
+        expect(await kept('o-week-')).toEqual(['o-week-1h', 'o-week-6d']);
+      } finally {
+        await byDefault.close();
+      }
+
+      const shortest = await h.startInstance({ FOLLOWER_ACTIVITY_RETENTION_DAYS: '3' });
+      try {
+        await activity({ 'o-short-4d': 4 * 24, 'o-short-47h': 47 });
+        expect(await shortest.get(RetentionService).runOnce()).toMatchObject({ 'follower activity': 2 });
+        expect(await kept('o-short-')).toEqual(['o-short-47h']);
+        expect(await kept('o-week-')).toEqual(['o-week-1h']);
+        // The follower who wrote 47 hours ago can still get a customer-service message.
+        const send = (touser: string) =>
+          request(shortest.getHttpServer())
+            .post('/admin/messages')
+            .set('X-Admin-Key', ADMIN_KEY)
+            .send({ kind: 'custom', touser, msgtype: 'text', text: { content: '还在吗' } });
+        expect((await send('o-short-47h')).status).toBe(202);
+        expect((await send('o-short-4d')).body).toMatchObject({ statusCode: 409, error: 'outside_window' });
+      } finally {
+        await shortest.close();
+      }
+    });
+
     it('should let one instance at a time run it: the other skips', async () => {
       const first = await h.startInstance();
       const second = await h.startInstance();
@@ -272,13 +317,18 @@ describe('Operations (e2e): metrics, rate limits, retention, key rotation', () =
       try {
         // The test table is small enough that a scan would win; the point is that the index serves the condition.
         await client.query('SET enable_seqscan = off');
-        const plan = await client.query<{ 'QUERY PLAN': string }>(
-          `EXPLAIN SELECT ctid FROM wechat_inbound_messages
-            WHERE received_at < now() - make_interval(days => 30) LIMIT 10000`,
-        );
-        expect(plan.rows.map((row) => row['QUERY PLAN']).join('\n')).toMatch(
-          /Index.* on wechat_inbound_messages|IDX_wechat_inbound_messages_received_at/,
-        );
+        const plan = async (statement: string) =>
+          (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statement}`)).rows
+            .map((row) => row['QUERY PLAN'])
+            .join('\n');
+        expect(
+          await plan(`SELECT ctid FROM wechat_inbound_messages
+                       WHERE received_at < now() - make_interval(days => 30) LIMIT 10000`),
+        ).toMatch(/Index.* on wechat_inbound_messages|IDX_wechat_inbound_messages_received_at/);
+        expect(
+          await plan(`SELECT ctid FROM wechat_follower_activity
+                       WHERE last_at < now() - make_interval(days => 7) LIMIT 10000`),
+        ).toMatch(/IDX_wechat_follower_activity_last_at/);
       } finally {
         await client.end();
       }
