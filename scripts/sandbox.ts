@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { DEMO_APPS, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
 import { qrState } from 'test/fake-wechat/routes/qrcode.routes';
+import { LATE_KEYWORD, TeamBackend } from 'test/fake-wechat/team-backend';
 import { buildService } from 'test/support/service-process';
 
 /**
  * `npm run sandbox`: the WeChat emulator plus the service wired to it with demo credentials, on the embedded
- * database (or DATABASE_URL when set). Prints what to try with curl.
+ * database (or DATABASE_URL when set), and a tiny team backend the default official account forwards to (it echoes
+ * texts, and answers the late keyword after WeChat's deadline). Prints what to try with curl.
  */
 const SANDBOX_ENV = {
   WECHAT_OA_APPID: DEMO_APPS[0].appid,
@@ -18,7 +20,11 @@ const SANDBOX_ENV = {
   WECHAT_MP_APPID: DEMO_APPS[1].appid,
   WECHAT_MP_SECRET: DEMO_APPS[1].secret,
   ADMIN_API_KEY: 'sandbox-admin-key-please-change',
+  FORWARD_SECRET: 'sandbox-forward-secret-please-change',
 };
+
+/** Who `npm run wechat:send` writes as, unless told `--from`. */
+const SENDER_OPENID = 'o-emulator-user';
 
 /** A second official account and a second mini-program, added through the admin API as an operator would. */
 const SECOND_ACCOUNTS = [
@@ -52,11 +58,15 @@ async function addSecondAccounts(service: string): Promise<void> {
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   const emulatorPort = Number(process.env.EMULATOR_PORT ?? 4000);
+  const backendPort = Number(process.env.TEAM_BACKEND_PORT ?? 4100);
   const fake = new FakeWeChat();
   for (const { appid, secret, kind } of SECOND_ACCOUNTS) {
     fake.addApp({ appid, secret, kind });
   }
   const emulator = await fake.start(emulatorPort);
+  // Its behaviour is the sandbox's echo (TeamBackend's default); started before the service, which forwards to it.
+  const backend = new TeamBackend(SANDBOX_ENV.FORWARD_SECRET);
+  const forwardUrl = await backend.start(backendPort);
   process.stdout.write('Building the service if needed...\n');
   buildService();
   const service = `http://localhost:${port}`;
@@ -70,6 +80,7 @@ async function main(): Promise<void> {
       WECHAT_OPEN_BASE: emulator,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       ...SANDBOX_ENV,
+      WECHAT_OA_FORWARD_URL: forwardUrl,
     },
     stdio: 'inherit',
   });
@@ -78,7 +89,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  child.on('exit', (code) => void fake.stop().then(() => process.exit(code ?? 0)));
+  child.on('exit', (code) => void Promise.all([fake.stop(), backend.stop()]).then(() => process.exit(code ?? 0)));
 
   for (let i = 0; i < 100; i += 1) {
     try {
@@ -105,7 +116,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `Sandbox ready: the service at ${service} (API docs: ${service}/docs), the WeChat emulator at ${emulator}.`,
+      `Sandbox ready: the service at ${service} (API docs: ${service}/docs), the WeChat emulator at ${emulator},`,
+      `the team backend at ${forwardUrl} (WECHAT_OA_FORWARD_URL of the default official account).`,
       `Demo credentials: ${Object.entries(SANDBOX_ENV)
         .map(([key, value]) => `${key}=${value}`)
         .join(' ')}`,
@@ -118,8 +130,17 @@ async function main(): Promise<void> {
       `  curl -s -XPOST ${service}/miniprogram/phone ${json} -H "Authorization: Bearer <token>" -d '{"code":"<phone code>"}'`,
       'Access tokens for your other services:',
       `  curl -s "${service}/admin/token?appid=${SANDBOX_ENV.WECHAT_MP_APPID}" -H "X-Admin-Key: ${SANDBOX_ENV.ADMIN_API_KEY}"`,
-      'Official account webhook (a signed message, as WeChat sends it):',
-      `  WEBHOOK_URL=${service}/wechat/webhook WECHAT_OA_TOKEN=${SANDBOX_ENV.WECHAT_OA_TOKEN} WECHAT_OA_APPID=${SANDBOX_ENV.WECHAT_OA_APPID} WECHAT_OA_AES_KEY=${SANDBOX_ENV.WECHAT_OA_AES_KEY} npm run wechat:send -- text "你好"`,
+      'Official account webhook (signed messages, as WeChat sends them), forwarded to the team backend:',
+      `  export WEBHOOK_URL=${service}/wechat/webhook WECHAT_OA_TOKEN=${SANDBOX_ENV.WECHAT_OA_TOKEN} WECHAT_OA_APPID=${SANDBOX_ENV.WECHAT_OA_APPID} WECHAT_OA_AES_KEY=${SANDBOX_ENV.WECHAT_OA_AES_KEY}`,
+      '  npm run wechat:send -- text "你好"      # the passive reply is the backend\'s echo: 后端收到：你好',
+      `  npm run wechat:send -- text "${LATE_KEYWORD}再说"  # answered success; the backend replies after 6 s, too late for WeChat,`,
+      '  # so its reply goes out as a customer-service message (origin forward_reply) a few seconds later:',
+      `  curl -s "${service}/admin/messages" ${admin}`,
+      `  curl -s "${emulator}/__control/messages?touser=${SENDER_OPENID}"   # the custom/send calls WeChat got`,
+      `  curl -s ${forwardUrl}   # how many forwards the backend got`,
+      "  A keyword rule answers before the backend (the message is still forwarded; the backend's reply is ignored):",
+      `  curl -s -XPOST ${service}/admin/auto-replies ${admin} ${json} -d '{"match":"exact","keyword":"营业时间","reply":{"type":"text","content":"每天 9:00–21:00"}}'`,
+      '  npm run wechat:send -- text "营业时间"',
       `A second official account (${brand.appid}) and a second mini-program (${shop.appid}) were added with`,
       'POST /admin/accounts; every account, the env ones included:',
       `  curl -s ${service}/admin/accounts ${admin}`,
@@ -139,7 +160,7 @@ async function main(): Promise<void> {
       '  (QR_LOGIN_CONFIRM=scan skips step 3)',
       'H5 login in a browser: open',
       `  ${service}/  and click 微信登录 (the emulator shows WeChat's 允许 / 拒绝 page)`,
-      'Ctrl-C stops both.',
+      'Ctrl-C stops them all.',
       '',
     ].join('\n'),
   );
