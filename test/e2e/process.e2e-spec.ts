@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { prepareLoginCode, preparePhoneCode } from 'test/fake-wechat/routes/mini-program.routes';
@@ -70,6 +71,38 @@ describe('Service process (e2e)', () => {
       const result = await runServiceToExit({ ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/Start-up failed: .*(ECONNREFUSED|connect)/);
+    });
+
+    it.each([
+      // TEST-NET-3 (RFC 5737): no machine has it.
+      ['an address of no interface here', '203.0.113.1', /EADDRNOTAVAIL/],
+      // .invalid never resolves (RFC 6761).
+      ['a host name that does not resolve', 'no-such-host.invalid', /ENOTFOUND|EAI_AGAIN/],
+    ])('should stop with one clear line naming HOST when it is %s', async (_case, host, reason) => {
+      const port = await freePort();
+      const result = await runServiceToExit({ ...env, HOST: host, PORT: String(port) });
+      expect(result.code).toBe(1);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toEqual([expect.stringMatching(`^Start-up failed: cannot listen on ${host}, port ${port} `)]);
+      expect(lines[0]).toMatch(reason);
+      expect(lines[0]).toMatch(/; check HOST$/);
+    });
+
+    it('should stop with one clear line naming PORT when another process listens on it', async () => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, resolve));
+      const { port } = taken.address() as { port: number };
+      try {
+        const result = await runServiceToExit({ ...env, PORT: String(port) });
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim().split('\n')).toEqual([
+          expect.stringMatching(
+            /^Start-up failed: cannot listen on every interface, port \d+ .*EADDRINUSE.*; check PORT$/,
+          ),
+        ]);
+      } finally {
+        await new Promise((resolve) => taken.close(resolve));
+      }
     });
   });
 
