@@ -57,16 +57,22 @@ async function bootstrap(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   // HOST when set; else every interface, as Express's listen(port) did (Fastify alone binds only to localhost):
   // IPv6 with IPv4 mapped, or IPv4 alone on a host without IPv6.
-  if (host !== undefined) {
-    await app.listen(port, host);
-  } else {
-    await app.listen(port, '::').catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EAFNOSUPPORT' && error.code !== 'EADDRNOTAVAIL') {
-        throw error;
-      }
-      return app.listen(port, '0.0.0.0');
-    });
-  }
+  const listening =
+    host !== undefined
+      ? app.listen(port, host)
+      : app.listen(port, '::').catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EAFNOSUPPORT' && error.code !== 'EADDRNOTAVAIL') {
+            throw error;
+          }
+          return app.listen(port, '0.0.0.0');
+        });
+  await listening.catch((error: NodeJS.ErrnoException) => {
+    // Name the variable to fix: the bare errno did not, and an unknown host name's ENOTFOUND read as the database's.
+    const variable = error.code === 'EADDRINUSE' || error.code === 'EACCES' ? 'PORT' : 'HOST';
+    throw new Error(
+      `cannot listen on ${host ?? 'every interface'}, port ${port} (${error.message}); check ${variable}`,
+    );
+  });
   logger.log(
     `Listening on ${host ?? 'every interface'}, port ${port} (public address ${publicBaseUrl}); API docs at /docs`,
   );

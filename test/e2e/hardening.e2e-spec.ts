@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import type { Server } from 'node:http';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import request from 'supertest';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
@@ -11,10 +12,12 @@ const TOKEN = 'hardenToken9';
 const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const PUBLIC_BASE_URL = 'http://wx.example.test';
 
-/** Sends raw bytes to the server and reads the answer until the server closes the connection. */
-async function rawExchange(server: Server, bytes: string): Promise<string> {
+/** Sends raw bytes to the app's server and reads the answer until the server closes the connection. */
+async function rawExchange(app: NestFastifyApplication, bytes: string): Promise<string> {
+  const server = app.getHttpServer() as Server;
   if (!server.listening) {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // Through the app, not the bare server: app.close() then closes the listener too.
+    await app.listen(0, '127.0.0.1');
   }
   const { port } = server.address() as AddressInfo;
   return new Promise((resolve, reject) => {
@@ -128,7 +131,7 @@ describe('Hardening (e2e): bad input is a 4xx, follower messages are never refus
 
     it("should answer headers over 16 KiB with 431 in the contract's shape", async () => {
       const answer = await rawExchange(
-        server(),
+        h.app,
         `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`,
       );
       expect(answer).toMatch(/^HTTP\/1.1 431 /);
@@ -136,7 +139,7 @@ describe('Hardening (e2e): bad input is a 4xx, follower messages are never refus
     });
 
     it("should answer a malformed request line with 400 in the contract's shape", async () => {
-      const answer = await rawExchange(server(), 'GET /health HTTP/9.9 what\r\n\r\n');
+      const answer = await rawExchange(h.app, 'GET /health HTTP/9.9 what\r\n\r\n');
       expect(answer).toMatch(/^HTTP\/1.1 400 /);
       expect(jsonBodyOf(answer)).toEqual({ statusCode: 400, error: 'bad_request', message: expect.any(String) });
       expect(answer).not.toContain('FST_');

@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { prepareLoginCode, preparePhoneCode } from 'test/fake-wechat/routes/mini-program.routes';
 import { MP_APP, OA_APP, wiredEnv } from 'test/support/create-test-app';
@@ -11,6 +13,24 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}) 
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
+
+/**
+ * An address of this machine other than 127.0.0.1: its first IPv4 address on the network, as another machine reaches
+ * it; on a machine without one, 127.0.0.2 (Linux answers all of 127.0.0.0/8 on the loopback interface).
+ */
+function otherLocalAddress(): string {
+  const addresses = Object.values(networkInterfaces()).flatMap((entries) => entries ?? []);
+  return addresses.find((entry) => entry.family === 'IPv4' && !entry.internal)?.address ?? '127.0.0.2';
+}
+
+/** GET /health's status at `address`, or the code of the connection's failure (ECONNREFUSED). */
+async function healthAt(address: string, port: number): Promise<number | string> {
+  try {
+    return (await fetch(`http://${address}:${port}/health`, { signal: AbortSignal.timeout(5000) })).status;
+  } catch (error) {
+    return ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? String(error);
+  }
+}
 
 /** The built service as production runs it: `node dist/main.js`. */
 describe('Service process (e2e)', () => {
@@ -37,6 +57,7 @@ describe('Service process (e2e)', () => {
       ['WECHAT_OA_AES_KEY', { WECHAT_OA_AES_KEY: 'too-short' }],
       ['DATABASE_URL', { DATABASE_URL: 'mysql://root@localhost/db' }],
       ['DATA_ENCRYPTION_KEY', { NODE_ENV: 'production', DATA_ENCRYPTION_KEY: undefined }],
+      ['HOST', { HOST: 'http://127.0.0.1' }],
     ])('should stop with one clear line naming %s when it is bad', async (variable, bad) => {
       const result = await runServiceToExit({ ...env, ...bad });
       expect(result.code).toBe(1);
@@ -50,6 +71,63 @@ describe('Service process (e2e)', () => {
       const result = await runServiceToExit({ ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/Start-up failed: .*(ECONNREFUSED|connect)/);
+    });
+
+    it.each([
+      // TEST-NET-3 (RFC 5737): no machine has it.
+      ['an address of no interface here', '203.0.113.1', /EADDRNOTAVAIL/],
+      // .invalid never resolves (RFC 6761).
+      ['a host name that does not resolve', 'no-such-host.invalid', /ENOTFOUND|EAI_AGAIN/],
+    ])('should stop with one clear line naming HOST when it is %s', async (_case, host, reason) => {
+      const port = await freePort();
+      const result = await runServiceToExit({ ...env, HOST: host, PORT: String(port) });
+      expect(result.code).toBe(1);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toEqual([expect.stringMatching(`^Start-up failed: cannot listen on ${host}, port ${port} `)]);
+      expect(lines[0]).toMatch(reason);
+      expect(lines[0]).toMatch(/; check HOST$/);
+    });
+
+    it('should stop with one clear line naming PORT when another process listens on it', async () => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, resolve));
+      const { port } = taken.address() as { port: number };
+      try {
+        const result = await runServiceToExit({ ...env, PORT: String(port) });
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim().split('\n')).toEqual([
+          expect.stringMatching(
+            /^Start-up failed: cannot listen on every interface, port \d+ .*EADDRINUSE.*; check PORT$/,
+          ),
+        ]);
+      } finally {
+        await new Promise((resolve) => taken.close(resolve));
+      }
+    });
+  });
+
+  describe('listening address', () => {
+    const other = otherLocalAddress();
+    let service: ServiceProcess | undefined;
+
+    afterEach(async () => {
+      service?.child.kill('SIGTERM');
+      await service?.exited;
+      service = undefined;
+    });
+
+    it("should answer on 127.0.0.1 but not on the machine's other address with HOST=127.0.0.1", async () => {
+      const port = await freePort();
+      service = await startServiceProcess({ ...env, HOST: '127.0.0.1' }, port);
+      expect(await healthAt('127.0.0.1', port)).toBe(200);
+      expect(await healthAt(other, port)).toBe('ECONNREFUSED');
+    });
+
+    it("should answer on 127.0.0.1 and on the machine's other address without HOST", async () => {
+      const port = await freePort();
+      service = await startServiceProcess({ ...env, HOST: undefined }, port);
+      expect(await healthAt('127.0.0.1', port)).toBe(200);
+      expect(await healthAt(other, port)).toBe(200);
     });
   });
 
