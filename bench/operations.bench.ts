@@ -7,8 +7,10 @@ import {
   freePort,
   load,
   LoadResult,
+  median,
   medianOf,
   postJson,
+  processCpuSeconds,
   ROOT,
   RunningProcess,
   spawnAndWait,
@@ -29,6 +31,12 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 /** Rows recorded before the "full table" webhook runs (BENCH_RETENTION_ROWS, default 5 million). */
 const FULL_ROWS = Number(process.env.BENCH_RETENTION_ROWS ?? 5_000_000);
+/** BENCH_CPU_PROFILE=<prefix>: CPU-profile both instances (bench/cpu-profile.js) into <prefix>-<on|off>-<pid>.cpuprofile. */
+const CPU_PROFILE = process.env.BENCH_CPU_PROFILE;
+const profiled = (mode: string): Record<string, string> =>
+  CPU_PROFILE
+    ? { NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile.js')}`, CPU_PROFILE_OUT: `${CPU_PROFILE}-${mode}` }
+    : {};
 
 /**
  * Metrics and rate limits on: every request counted (METRICS_ENABLED, the default) and the limiter consulted on
@@ -49,7 +57,8 @@ const floorProcess = (script: string, env: Record<string, string | undefined>, p
  * Issue #15's benchmark, in one run: the webhook (plaintext text → passive reply) and the mini-program login (a new
  * user each) as ratios to their floors, with metrics and rate limits on and off (target: ≤ 5 % apart); then the
  * webhook with FULL_ROWS old messages recorded against an empty table (target: within 10 %), and one retention pass
- * over them. Runs are interleaved (floor, on, off) so the shared machine's noise hits all alike; medians of RUNS.
+ * over them. Runs are interleaved, in alternating order, so the shared machine's noise hits all alike; medians of
+ * RUNS, and the service's CPU per request (on against off), which the machine's load moves far less than the rates.
  */
 export async function run(): Promise<void> {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-if-stale.js')], { cwd: ROOT, stdio: 'inherit' });
@@ -72,8 +81,8 @@ export async function run(): Promise<void> {
   const running: RunningProcess[] = [];
   const client = new Client({ connectionString: db.url });
   try {
-    const on = await startService({ ...env, ...ON }, await freePort());
-    const off = await startService({ ...env, ...OFF }, await freePort());
+    const on = await startService({ ...env, ...ON, ...profiled('on') }, await freePort());
+    const off = await startService({ ...env, ...OFF, ...profiled('off') }, await freePort());
     const webhookFloor = await floorProcess('floor-webhook.ts', env, await freePort());
     const loginFloor = await floorProcess('floor-login.ts', env, await freePort());
     running.push(on, off, webhookFloor, loginFloor);
@@ -135,27 +144,45 @@ export async function run(): Promise<void> {
     };
 
     const lines: string[] = [];
+    /** The service's CPU per request of a run (all its threads, µs), beside the rate: it does not move with the load. */
+    const measured = async (service: RunningProcess, measure: (url: string) => Promise<LoadResult>) => {
+      const before = processCpuSeconds(service.pid);
+      const result = await measure(service.url);
+      return { result, cpuUs: ((processCpuSeconds(service.pid) - before) * 1e6) / Math.max(1, result.requests) };
+    };
     const compare = async (
       name: string,
       floor: () => Promise<LoadResult>,
       measure: (url: string) => Promise<LoadResult>,
     ) => {
+      // A warm-up run of each (the floor's JIT too), then rounds in alternating order — floor, on, off; then off,
+      // on, floor — so that neither mode always follows the floor (or the other mode) and the machine's drifts and
+      // the tables growing under the runs hit both alike.
+      await floor();
       await measure(on.url);
       await measure(off.url);
       const floors: LoadResult[] = [];
-      const ons: LoadResult[] = [];
-      const offs: LoadResult[] = [];
+      const ons: { result: LoadResult; cpuUs: number }[] = [];
+      const offs: { result: LoadResult; cpuUs: number }[] = [];
       for (let i = 0; i < RUNS; i += 1) {
-        floors.push(await floor());
-        ons.push(await measure(on.url));
-        offs.push(await measure(off.url));
+        if (i % 2 === 0) {
+          floors.push(await floor());
+          ons.push(await measured(on, measure));
+          offs.push(await measured(off, measure));
+        } else {
+          offs.push(await measured(off, measure));
+          ons.push(await measured(on, measure));
+          floors.push(await floor());
+        }
       }
-      const [f, a, b] = [medianOf(floors), medianOf(ons), medianOf(offs)];
+      const [f, a, b] = [medianOf(floors), medianOf(ons.map((r) => r.result)), medianOf(offs.map((r) => r.result))];
+      const [cpuOn, cpuOff] = [median(ons.map((r) => r.cpuUs)), median(offs.map((r) => r.cpuUs))];
       lines.push(
         `${name} floor ${fmt(f)}`,
         `${name} on    ${fmt(a)}  → ${(a.rps / f.rps).toFixed(2)}× the floor`,
         `${name} off   ${fmt(b)}  → ${(b.rps / f.rps).toFixed(2)}× the floor`,
-        `${name} on/off ${(a.rps / b.rps).toFixed(3)} (target ≥ 0.95); per run ${ons.map((r, i) => (r.rps / offs[i].rps).toFixed(2)).join(', ')}`,
+        `${name} on/off ${(a.rps / b.rps).toFixed(3)} (target ≥ 0.95); per run ${ons.map((r, i) => (r.result.rps / offs[i].result.rps).toFixed(2)).join(', ')}`,
+        `${name} service CPU a request: on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs (${(cpuOff / cpuOn).toFixed(3)}); per run on ${ons.map((r) => r.cpuUs.toFixed(0)).join(', ')}, off ${offs.map((r) => r.cpuUs.toFixed(0)).join(', ')}`,
       );
     };
     await compare(

@@ -17,6 +17,12 @@ export interface RunningProcess {
   stop(): Promise<void>;
 }
 
+/** CPU seconds (user + system) a process has used so far, all its threads (Linux /proc; clock ticks of 1/100 s). */
+export function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Current and peak resident memory of a process, in MiB (Linux /proc). */
 export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -114,6 +120,8 @@ export function startEmulator(port: number, cpu?: string): Promise<RunningProces
 
 export interface LoadResult {
   rps: number;
+  /** Requests answered in the run. */
+  requests: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -128,6 +136,7 @@ export async function load(options: autocannon.Options): Promise<LoadResult> {
   const result = await autocannon({ connections: 50, duration: DURATION_S, ...options });
   return {
     rps: result.requests.average,
+    requests: result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
@@ -147,6 +156,7 @@ export function medianOf(results: LoadResult[]): LoadResult {
   const pick = (key: keyof LoadResult) => median(results.map((result) => result[key]));
   return {
     rps: pick('rps'),
+    requests: pick('requests'),
     p50: pick('p50'),
     p99: pick('p99'),
     non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),

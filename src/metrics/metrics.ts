@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Configuration } from 'src/config/configuration';
 import { Sql } from 'src/database/sql';
+import { CounterSeries, HistogramSeries, KeptCounter, KeptHistogram } from 'src/metrics/series';
 
 /** Latency buckets in seconds: from a cached answer (1 ms) to WeChat's 5-second deadline and past it. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -19,9 +20,16 @@ export type TokenFetchReason = 'expired' | 'rejected' | 'forced';
 /** How a webhook delivery was answered. */
 export type WebhookDeliveryOutcome = 'reply' | 'success' | 'refused';
 
+/** The HTTP series of one route and method: its duration, and its count by status. */
 interface RequestSeries {
-  count: Counter.Internal;
-  duration: Histogram.Internal<'route' | 'method'>;
+  duration: HistogramSeries;
+  byStatus: Map<number, CounterSeries>;
+}
+
+/** The WeChat call series of one endpoint: its duration, and its count by errcode. */
+interface CallSeries {
+  duration: HistogramSeries;
+  byErrcode: Map<number | string, CounterSeries>;
 }
 
 /**
@@ -35,14 +43,14 @@ export class Metrics {
   readonly registry = new Registry();
   readonly enabled: boolean;
 
-  private readonly httpRequests = new Counter({
+  private readonly httpRequests = new KeptCounter({
     name: 'http_requests_total',
     help: 'HTTP requests answered, by route pattern, method and status.',
     labelNames: ['route', 'method', 'status'] as const,
     registers: [this.registry],
   });
 
-  private readonly httpDuration = new Histogram({
+  private readonly httpDuration = new KeptHistogram({
     name: 'http_request_duration_seconds',
     help: 'Time from a request arriving to its answer being sent, by route pattern and method.',
     labelNames: ['route', 'method'] as const,
@@ -50,14 +58,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly wechatCalls = new Counter({
+  private readonly wechatCalls = new KeptCounter({
     name: 'wechat_api_calls_total',
     help: "Calls to WeChat's server API, by endpoint and errcode (0 success; timeout, network, http or not_json when no errcode came).",
     labelNames: ['endpoint', 'errcode'] as const,
     registers: [this.registry],
   });
 
-  private readonly wechatDuration = new Histogram({
+  private readonly wechatDuration = new KeptHistogram({
     name: 'wechat_api_call_duration_seconds',
     help: "Latency of calls to WeChat's server API, by endpoint.",
     labelNames: ['endpoint'] as const,
@@ -72,7 +80,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly webhookDeliveries = new Counter({
+  private readonly webhookDeliveries = new KeptCounter({
     name: 'webhook_deliveries_total',
     help: 'Webhook deliveries, by outcome: reply (a passive reply), success (the plain answer), refused (a 4xx).',
     labelNames: ['outcome'] as const,
@@ -112,8 +120,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** The labelled children, found once per label set: a per-request lookup would hash the labels each time. */
-  private readonly requestSeries = new Map<string, RequestSeries>();
+  /**
+   * The series of every request and delivery, by route, then method (and status), by endpoint, by outcome: bound
+   * once and kept here (src/metrics/series.ts), so that recording one is a few map lookups and additions, with no
+   * label key built (and no string made) on the request path.
+   */
+  private readonly requestSeries = new Map<string, Map<string, RequestSeries>>();
+  private readonly callSeries = new Map<string, CallSeries>();
+  private readonly deliverySeries = new Map<WebhookDeliveryOutcome, CounterSeries>();
 
   constructor(config: ConfigService<Configuration, true>, sql: Sql) {
     this.enabled = config.get('operations', { infer: true }).metricsEnabled;
@@ -150,16 +164,22 @@ export class Metrics {
     }
     const routeLabel = route ?? UNMATCHED_ROUTE;
     const methodLabel = METHODS.has(method) ? method : 'other';
-    const key = `${methodLabel} ${status} ${routeLabel}`;
-    let series = this.requestSeries.get(key);
-    if (!series) {
-      series = {
-        count: this.httpRequests.labels(routeLabel, methodLabel, String(status)),
-        duration: this.httpDuration.labels(routeLabel, methodLabel),
-      };
-      this.requestSeries.set(key, series);
+    let byMethod = this.requestSeries.get(routeLabel);
+    if (!byMethod) {
+      byMethod = new Map();
+      this.requestSeries.set(routeLabel, byMethod);
     }
-    series.count.inc();
+    let series = byMethod.get(methodLabel);
+    if (!series) {
+      series = { duration: this.httpDuration.series({ route: routeLabel, method: methodLabel }), byStatus: new Map() };
+      byMethod.set(methodLabel, series);
+    }
+    let count = series.byStatus.get(status);
+    if (!count) {
+      count = this.httpRequests.series({ route: routeLabel, method: methodLabel, status: String(status) });
+      series.byStatus.set(status, count);
+    }
+    count.inc();
     series.duration.observe(ms / 1000);
   }
 
@@ -168,8 +188,18 @@ export class Metrics {
     if (!this.enabled) {
       return;
     }
-    this.wechatCalls.labels(endpoint, String(errcode)).inc();
-    this.wechatDuration.labels(endpoint).observe(ms / 1000);
+    let series = this.callSeries.get(endpoint);
+    if (!series) {
+      series = { duration: this.wechatDuration.series({ endpoint }), byErrcode: new Map() };
+      this.callSeries.set(endpoint, series);
+    }
+    let count = series.byErrcode.get(errcode);
+    if (!count) {
+      count = this.wechatCalls.series({ endpoint, errcode: String(errcode) });
+      series.byErrcode.set(errcode, count);
+    }
+    count.inc();
+    series.duration.observe(ms / 1000);
   }
 
   /** A token fetched from WeChat (or a fetch that failed). */
@@ -181,9 +211,15 @@ export class Metrics {
 
   /** A webhook delivery answered. */
   webhookDelivery(outcome: WebhookDeliveryOutcome): void {
-    if (this.enabled) {
-      this.webhookDeliveries.labels(outcome).inc();
+    if (!this.enabled) {
+      return;
     }
+    let series = this.deliverySeries.get(outcome);
+    if (!series) {
+      series = this.webhookDeliveries.series({ outcome });
+      this.deliverySeries.set(outcome, series);
+    }
+    series.inc();
   }
 
   /** A retry of a recorded delivery, answered from the record. */
