@@ -83,7 +83,8 @@ describe('kept series (src/metrics/series.ts)', () => {
     },
   );
 
-  it('should scrape a series as soon as it has a first count, and nothing for a kind never recorded', async () => {
+  /** A kept counter and a kept histogram (one bucket) labelled `k`, in a registry of their own. */
+  const keptPair = () => {
     const registry = new Registry();
     const counter = new KeptCounter({ name: 'c_total', help: 'C.', labelNames: ['k'], registers: [registry] });
     const histogram = new KeptHistogram({
@@ -93,6 +94,11 @@ describe('kept series (src/metrics/series.ts)', () => {
       buckets: [1],
       registers: [registry],
     });
+    return { registry, counter, histogram };
+  };
+
+  it('should scrape a series as soon as it has a first count, and nothing for a kind never recorded', async () => {
+    const { registry, counter, histogram } = keptPair();
     expect(await registry.metrics()).toBe(
       '# HELP c_total C.\n# TYPE c_total counter\n\n# HELP h H.\n# TYPE h histogram\n',
     );
@@ -116,15 +122,7 @@ describe('kept series (src/metrics/series.ts)', () => {
   });
 
   it("should mix with prom-client's own inc on a counter, and refuse what prom-client's observe refuses", async () => {
-    const registry = new Registry();
-    const counter = new KeptCounter({ name: 'c_total', help: 'C.', labelNames: ['k'], registers: [registry] });
-    const histogram = new KeptHistogram({
-      name: 'h',
-      help: 'H.',
-      labelNames: ['k'],
-      buckets: [1],
-      registers: [registry],
-    });
+    const { registry, counter, histogram } = keptPair();
     counter.series({ k: 'a' }).inc();
     counter.inc({ k: 'a' }, 2);
     expect(await registry.getSingleMetricAsString('c_total')).toContain('c_total{k="a"} 3');
