@@ -66,16 +66,13 @@ async function bootstrap(): Promise<void> {
           }
           return app.listen(port, '0.0.0.0');
         });
+  const address = `${host ?? 'every interface'}, port ${port}`;
   await listening.catch((error: NodeJS.ErrnoException) => {
     // Name the variable to fix: the bare errno did not, and an unknown host name's ENOTFOUND read as the database's.
     const variable = error.code === 'EADDRINUSE' || error.code === 'EACCES' ? 'PORT' : 'HOST';
-    throw new Error(
-      `cannot listen on ${host ?? 'every interface'}, port ${port} (${error.message}); check ${variable}`,
-    );
+    throw new Error(`cannot listen on ${address} (${error.message}); check ${variable}`);
   });
-  logger.log(
-    `Listening on ${host ?? 'every interface'}, port ${port} (public address ${publicBaseUrl}); API docs at /docs`,
-  );
+  logger.log(`Listening on ${address} (public address ${publicBaseUrl}); API docs at /docs`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -54,14 +54,31 @@ export interface TakeOverResult {
   reply: string | null;
 }
 
-/** A row that was there before the batch: a retry's. */
-interface EarlierRow {
+/** A recorded message's key and reply: of a claim, the row that was there before the batch (a retry's). */
+interface KeyedReply {
   to_user_name: string;
   dedupe_key: string;
   reply: string | null;
 }
 
 const keyOf = (record: InboundRecord): string => `${record.toUserName}\n${record.dedupeKey}`;
+const rowKey = (row: KeyedReply): string => `${row.to_user_name}\n${row.dedupe_key}`;
+
+/**
+ * The first item of each key, and those in key order: one statement may not touch a row twice, and two batches in
+ * flight lock their rows in the same order (no deadlock).
+ */
+function firstPerKey<T extends { record: InboundRecord }>(items: T[]): { first: Map<string, T>; rows: T[] } {
+  const first = new Map<string, T>();
+  for (const item of items) {
+    const key = keyOf(item.record);
+    if (!first.has(key)) {
+      first.set(key, item);
+    }
+  }
+  const rows = [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
+  return { first, rows };
+}
 
 /** The message's fields that have columns of their own: not stored twice. */
 const FIELDS_IN_COLUMNS = new Set(['ToUserName', 'FromUserName', 'CreateTime', 'MsgType', 'Event', 'MsgId']);
@@ -139,17 +156,9 @@ export class InboundMessageRepository {
   }
 
   private async claimMany(items: { record: InboundRecord; reply: string | null }[]): Promise<ClaimResult[]> {
-    // One row per key: a second delivery of a key in the same batch is a retry of the first (and one statement may
-    // not touch a row twice). Sorted by key, so two batches in flight lock rows in the same order (no deadlock).
-    const unique = new Map<string, { record: InboundRecord; reply: string | null }>();
-    for (const item of items) {
-      const key = keyOf(item.record);
-      if (!unique.has(key)) {
-        unique.set(key, item);
-      }
-    }
-    const rows = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
-    const earlier = await this.sql.prepared<EarlierRow>('webhook_claim', CLAIM_SQL, [
+    // A second delivery of a key in the same batch is a retry of the first.
+    const { first: unique, rows } = firstPerKey(items);
+    const earlier = await this.sql.prepared<KeyedReply>('webhook_claim', CLAIM_SQL, [
       JSON.stringify(
         rows.map(({ record, reply }) => ({
           to_user_name: record.toUserName,
@@ -165,7 +174,7 @@ export class InboundMessageRepository {
         })),
       ),
     ]);
-    const earlierByKey = new Map(earlier.map((row) => [`${row.to_user_name}\n${row.dedupe_key}`, row]));
+    const earlierByKey = new Map(earlier.map((row) => [rowKey(row), row]));
     return items.map((item) => {
       const key = keyOf(item.record);
       const row = earlierByKey.get(key);
@@ -187,21 +196,17 @@ export class InboundMessageRepository {
   }
 
   private async settleMany(items: { record: InboundRecord; reply: string }[]): Promise<string[]> {
-    // One row per key (the first settle of a key in the batch writes), sorted so batches lock in the same order.
-    const unique = new Map<string, { record: InboundRecord; reply: string }>();
-    for (const item of items) {
-      const key = keyOf(item.record);
-      if (!unique.has(key)) {
-        unique.set(key, item);
-      }
-    }
-    const rows = [...unique.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, { record, reply }]) => ({ to_user_name: record.toUserName, dedupe_key: record.dedupeKey, reply }));
+    // The first settle of a key in the batch writes.
+    const { first: unique, rows } = firstPerKey(items);
+    const keyed = rows.map(({ record, reply }) => ({
+      to_user_name: record.toUserName,
+      dedupe_key: record.dedupeKey,
+      reply,
+    }));
     // Planned on each run, not prepared: a generic plan made while the table is small keeps its sequential scan
     // after the table has grown (until an ANALYZE), and this statement joins on the table.
-    const standing = await this.sql.rows<EarlierRow>(SETTLE_SQL, [JSON.stringify(rows)]);
-    const byKey = new Map(standing.map((row) => [`${row.to_user_name}\n${row.dedupe_key}`, row.reply]));
+    const standing = await this.sql.rows<KeyedReply>(SETTLE_SQL, [JSON.stringify(keyed)]);
+    const byKey = new Map(standing.map((row) => [rowKey(row), row.reply]));
     return items.map((item) => {
       const key = keyOf(item.record);
       return byKey.get(key) ?? unique.get(key)!.reply;
