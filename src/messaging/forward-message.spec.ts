@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { forwardBody, forwardSignature, parseBackendReply } from 'src/messaging/forward-message';
+import { forwardBody, forwardId, forwardSignature, parseBackendReply } from 'src/messaging/forward-message';
 import type { InboundMessage } from 'src/wechat/messages/inbound-message';
 
 describe('forward messages', () => {
@@ -54,5 +54,12 @@ describe('forward messages', () => {
     ['not json', null],
   ])('should read %s as %j', (answer, reply) => {
     expect(parseBackendReply(answer).reply).toEqual(reply);
+  });
+
+  it('should give one message one id, a UUID, and other messages other ids', () => {
+    const id = forwardId('gh_1', 'msg:42');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(forwardId('gh_1', 'msg:42')).toBe(id);
+    expect(new Set([id, forwardId('gh_2', 'msg:42'), forwardId('gh_1', 'msg:43')]).size).toBe(3);
   });
 });

@@ -1,9 +1,22 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { InboundMessage } from 'src/wechat/messages/inbound-message';
 import type { NewsArticle, Reply } from 'src/wechat/messages/reply';
 
 /** The message's fields that the forward carries under names of their own, not again in `fields`. */
 const NAMED_FIELDS = new Set(['ToUserName', 'FromUserName', 'CreateTime', 'MsgType', 'Event', 'MsgId']);
+
+/**
+ * A forward's `id`: the same for every delivery of one message — the one that forwarded it, and one that took over
+ * after it died — so a backend can drop duplicates by it. A UUID (version 8) made of SHA-256 of the inbound record's
+ * key (the account's ToUserName and the message's dedupe key).
+ */
+export function forwardId(toUserName: string, dedupeKey: string): string {
+  const hash = createHash('sha256').update(`${toUserName}\n${dedupeKey}`).digest();
+  hash[6] = (hash[6] & 0x0f) | 0x80;
+  hash[8] = (hash[8] & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 /**
  * The JSON body forwarded to the team's backend (the contract's shape, keys in its order), as the exact text that

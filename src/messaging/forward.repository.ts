@@ -31,17 +31,24 @@ export type ForwardOutcome =
   | { status: 'failed'; error: string };
 
 /**
- * New forwards of the moment in one statement, each as its first try (`delivering`, attempt 1, leased for `$2`
- * ms). The unique key is the inbound record's: a message already forwarded gets no second row (not returned).
+ * What a forward's row says when it is written: its first try still under way (`delivering`, leased for `leaseMs`),
+ * or that try's outcome.
+ */
+export type FirstTry = { status: 'delivering'; leaseMs: number } | ForwardOutcome;
+
+/**
+ * New forwards of the moment in one statement, each with its first try (attempt 1) as `FirstTry` says: `due_ms` is
+ * the lease of a try under way or the wait before the next. The unique key is the inbound record's: a message
+ * already forwarded gets no second row (not returned).
  */
 const INSERT_SQL = `
   INSERT INTO wechat_forwards (id, appid, to_user_name, dedupe_key, openid, url, body, reply_wanted, status, attempts,
-                               due_at)
-  SELECT t.id, t.appid, t.to_user_name, t.dedupe_key, t.openid, t.url, t.body, t.reply_wanted, 'delivering', 1,
-         now() + $2 * interval '1 millisecond'
+                               due_at, last_error, delivered_at)
+  SELECT t.id, t.appid, t.to_user_name, t.dedupe_key, t.openid, t.url, t.body, t.reply_wanted, t.status, 1,
+         now() + t.due_ms * interval '1 millisecond', t.error, CASE WHEN t.status = 'delivered' THEN now() END
     FROM jsonb_to_recordset($1::jsonb)
       AS t(id uuid, appid text, to_user_name text, dedupe_key text, openid text, url text, body text,
-           reply_wanted boolean)
+           reply_wanted boolean, status text, due_ms integer, error text)
   ON CONFLICT ON CONSTRAINT "UQ_wechat_forwards_message" DO NOTHING
   RETURNING id`;
 
@@ -71,7 +78,7 @@ const FINISH_SQL = `
 /** Forwards to the teams' backends (`wechat_forwards`): once per inbound message, retried from here. */
 @Injectable()
 export class ForwardRepository {
-  private readonly inserts = new Batcher<{ forward: NewForward; leaseMs: number }, boolean>(
+  private readonly inserts = new Batcher<{ forward: NewForward; first: FirstTry }, boolean>(
     (items) => this.insertMany(items),
     { maxBatch: 256, maxInFlight: 2, lingerMs: 1, retrySingly: (error) => !isDatabaseDownError(error) },
   );
@@ -82,9 +89,9 @@ export class ForwardRepository {
 
   constructor(private readonly sql: Sql) {}
 
-  /** Records the forward as its first try, leased for `leaseMs`; false when the message was forwarded already. */
-  insert(forward: NewForward, leaseMs: number): Promise<boolean> {
-    return this.inserts.submit({ forward, leaseMs });
+  /** Records the forward with its first try; false when the message has a forward already. */
+  insert(forward: NewForward, first: FirstTry): Promise<boolean> {
+    return this.inserts.submit({ forward, first });
   }
 
   claim(limit: number, leaseMs: number): Promise<ClaimedForward[]> {
@@ -95,7 +102,7 @@ export class ForwardRepository {
     return this.outcomes.submit({ id, attempts, outcome });
   }
 
-  private async insertMany(items: { forward: NewForward; leaseMs: number }[]): Promise<boolean[]> {
+  private async insertMany(items: { forward: NewForward; first: FirstTry }[]): Promise<boolean[]> {
     const rows = [...items]
       .sort((a, b) => {
         const x = `${a.forward.toUserName}\n${a.forward.dedupeKey}`;
@@ -108,7 +115,7 @@ export class ForwardRepository {
           sorted[index - 1].forward.toUserName !== item.forward.toUserName ||
           sorted[index - 1].forward.dedupeKey !== item.forward.dedupeKey,
       )
-      .map(({ forward }) => ({
+      .map(({ forward, first }) => ({
         id: forward.id,
         appid: forward.appid,
         to_user_name: forward.toUserName,
@@ -117,11 +124,11 @@ export class ForwardRepository {
         url: forward.url,
         body: forward.body,
         reply_wanted: forward.replyWanted,
+        status: first.status,
+        due_ms: first.status === 'delivering' ? first.leaseMs : first.status === 'pending' ? first.retryInMs : 0,
+        error: first.status === 'pending' || first.status === 'failed' ? first.error : null,
       }));
-    const inserted = await this.sql.prepared<{ id: string }>('forward_insert', INSERT_SQL, [
-      JSON.stringify(rows),
-      items[0].leaseMs,
-    ]);
+    const inserted = await this.sql.prepared<{ id: string }>('forward_insert', INSERT_SQL, [JSON.stringify(rows)]);
     const ids = new Set(inserted.map((row) => row.id));
     return items.map(({ forward }) => ids.has(forward.id));
   }

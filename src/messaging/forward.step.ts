@@ -23,14 +23,14 @@ export class ForwardStep implements MessageHandler {
   async handle(
     message: InboundMessage,
     next: NextHandler,
-    { account, deadline }: WebhookContext,
+    { account, deadline, retake }: WebhookContext,
   ): Promise<Reply | null> {
     let answer: Reply | null = null;
     try {
       answer = await next();
     } finally {
       // Forwarded whatever the rest did, failures included; its reply is only wanted when nothing answered.
-      const backend = this.forwarding.forward(account, message, answer === null, deadline);
+      const backend = this.forwarding.forward(account, message, answer === null, { deadline, retake });
       if (answer === null) {
         answer = await backend;
       }

@@ -1,11 +1,16 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { randomUUID } from 'node:crypto';
 import type { OfficialAccount } from 'src/accounts/account';
 import type { Configuration } from 'src/config/configuration';
 import { FORWARD_TIMEOUT_MS, ForwardClient, ForwardResult } from 'src/messaging/forward.client';
-import { forwardBody, parseBackendReply } from 'src/messaging/forward-message';
-import { ClaimedForward, ForwardOutcome, ForwardRepository } from 'src/messaging/forward.repository';
+import { forwardBody, forwardId, parseBackendReply } from 'src/messaging/forward-message';
+import {
+  ClaimedForward,
+  FirstTry,
+  ForwardOutcome,
+  ForwardRepository,
+  NewForward,
+} from 'src/messaging/forward.repository';
 import { OutboxService } from 'src/messaging/outbox.service';
 import { QueueRunner } from 'src/messaging/queue-runner';
 import { FORWARD_BACKOFF_MS, retryDelay } from 'src/messaging/retry-policy';
@@ -19,11 +24,11 @@ const CONCURRENCY = 32;
 const POLL_MS = 1_000;
 
 /**
- * Forwarding to a team's backend. The first try is the delivery's own (ForwardStep): recorded as a row of
- * `wechat_forwards` first — the unique key of the inbound record makes it once per message — then POSTed signed;
- * its `reply` is the passive reply when it comes within FORWARD_REPLY_WAIT_MS (and WeChat's deadline), a
- * customer-service message when later. A failed try waits in the row for the next (backoff in retry-policy.ts),
- * taken by any instance; a 2xx ends it for good.
+ * Forwarding to a team's backend. The first try is the delivery's own (ForwardStep), POSTed signed; its `reply` is
+ * the passive reply when it comes within FORWARD_REPLY_WAIT_MS (and WeChat's deadline), a customer-service message
+ * when later. A try the delivery's record cannot vouch for gets a row of `wechat_forwards` (see `forward`) — the
+ * unique key of the inbound record makes it one per message. A failed try waits in the row for the next (backoff in
+ * retry-policy.ts), taken by any instance; a 2xx ends it for good.
  */
 @Injectable()
 export class ForwardingService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -65,63 +70,87 @@ export class ForwardingService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * Forwards a message just recorded (first delivery only). Resolves with the backend's reply when `replyWanted`
-   * and it comes before FORWARD_REPLY_WAIT_MS and `deadline` (epoch ms), else with null — and a reply that comes
-   * later is queued as a customer-service message. Never rejects.
+   * Forwards a message just recorded (by its first delivery, or by one that took it over: `retake`). Resolves with
+   * the backend's reply when `replyWanted` and it comes before FORWARD_REPLY_WAIT_MS and `deadline` (epoch ms), else
+   * with null — and a reply that comes later is queued as a customer-service message. Never rejects.
+   *
+   * A forward gets a row of its own (`wechat_forwards`, from which it is retried) only when the delivery's record
+   * cannot vouch for it. The usual forward — its reply wanted, the backend answering 2xx in time — has none: the
+   * delivery settles its reply after the 2xx, so a message recorded as replied was forwarded, and one whose delivery
+   * died first is forwarded again by the delivery that takes it over. A try that failed in time, or one still
+   * running when the delivery must answer, is written before the delivery answers; a forward whose delivery does not
+   * wait for it (a rule answered), or that a dead delivery may have made, before it is sent.
    */
   async forward(
     account: OfficialAccount,
     message: InboundMessage,
     replyWanted: boolean,
-    deadline?: number,
+    { deadline, retake = false }: { deadline?: number; retake?: boolean } = {},
   ): Promise<Reply | null> {
     const appid = account.appid!;
-    const id = randomUUID();
-    const body = forwardBody(id, appid, message);
-    const url = account.forwardUrl!;
-    try {
-      const inserted = await this.repository.insert(
-        {
-          id,
-          appid,
-          toUserName: message.toUserName,
-          dedupeKey: dedupeKey(message),
-          openid: message.fromUserName,
-          url,
-          body,
-          replyWanted,
-        },
-        LEASE_MS,
-      );
-      if (!inserted) {
-        return null;
-      }
-    } catch (error) {
-      this.logger.error(`Could not record the forward of ${dedupeKey(message)}; not forwarded: ${String(error)}`);
+    const key = dedupeKey(message);
+    const id = forwardId(message.toUserName, key);
+    const forward: NewForward = {
+      id,
+      appid,
+      toUserName: message.toUserName,
+      dedupeKey: key,
+      openid: message.fromUserName,
+      url: account.forwardUrl!,
+      body: forwardBody(id, appid, message),
+      replyWanted,
+    };
+    const rowFirst = !replyWanted || retake;
+    if (rowFirst && !(await this.insert(forward, { status: 'delivering', leaseMs: LEASE_MS }))) {
       return null;
     }
-    const attempt = this.client.post(url, body, this.secret!).then((result) => {
-      const { outcome, reply } = this.settle(id, appid, 1, replyWanted, result);
-      this.record(id, 1, outcome);
-      return reply;
-    });
+    const attempt = this.client
+      .post(forward.url, forward.body, this.secret!)
+      .then((result) => this.settle(id, appid, 1, replyWanted, result));
     if (!replyWanted) {
-      void attempt;
+      void attempt.then(({ outcome }) => this.record(id, 1, outcome));
       return null;
     }
     const waitUntil = Math.min(Date.now() + this.replyWaitMs, deadline ?? Infinity);
-    const inTime = await new Promise<{ reply: Reply | null } | null>((resolve) => {
+    const inTime = await new Promise<{ outcome: ForwardOutcome; reply: Reply | null } | null>((resolve) => {
       const timer = setTimeout(() => resolve(null), Math.max(0, waitUntil - Date.now()));
-      void attempt.then((reply) => {
+      void attempt.then((settled) => {
         clearTimeout(timer);
-        resolve({ reply });
+        resolve(settled);
       });
     });
     if (inTime) {
+      if (rowFirst) {
+        this.record(id, 1, inTime.outcome);
+      } else if (inTime.outcome.status !== 'delivered') {
+        await this.insert(forward, inTime.outcome);
+      }
       return inTime.reply;
     }
-    void attempt.then((reply) => (reply ? this.replyLate(id, appid, message.fromUserName, reply) : undefined));
+    const recorded = rowFirst
+      ? Promise.resolve(true)
+      : this.insert(forward, { status: 'delivering', leaseMs: LEASE_MS });
+    void attempt.then(async ({ outcome, reply }) => {
+      // As in a retry: the reply queued before the outcome is recorded.
+      if (reply) {
+        await this.replyLate(id, appid, message.fromUserName, reply);
+      }
+      if (await recorded) {
+        this.record(id, 1, outcome);
+      }
+    });
+    await recorded;
     return null;
+  }
+
+  /** Writes a forward's row; false when it has one already, or when it could not be written (logged). */
+  private async insert(forward: NewForward, first: FirstTry): Promise<boolean> {
+    try {
+      return await this.repository.insert(forward, first);
+    } catch (error) {
+      this.logger.error(`Could not record the forward of ${forward.dedupeKey}: ${String(error)}`);
+      return false;
+    }
   }
 
   /** A later try, by whichever instance claimed the row; a reply is always late by now. */

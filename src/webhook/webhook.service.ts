@@ -239,16 +239,16 @@ export class WebhookService {
       this.metrics.webhookRetryAnswered();
       return claim.reply ?? (await this.awaitReply(record, deadline, () => Promise.resolve(reply)));
     }
-    const handle = () => this.runHandlers(message, context);
     const claim = await this.messages.claim(record);
     if (!claim.claimed) {
       this.metrics.webhookRetryAnswered();
-      return claim.reply ?? (await this.awaitReply(record, deadline, handle));
+      const retake = () => this.runHandlers(message, { ...context, retake: true });
+      return claim.reply ?? (await this.awaitReply(record, deadline, retake));
     }
     if (this.holdAfterClaimMs > 0) {
       await sleep(this.holdAfterClaimMs);
     }
-    return this.messages.settleReply(record, await handle());
+    return this.messages.settleReply(record, await this.runHandlers(message, context));
   }
 
   /**

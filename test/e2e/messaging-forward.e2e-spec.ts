@@ -78,7 +78,6 @@ describe('Forwarding to the team backend (e2e)', () => {
       fields: { Content: '你好 backend' },
     });
     expect(Object.keys(forward.body)).toEqual(['id', 'appid', 'openid', 'msgType', 'msgId', 'createTime', 'fields']);
-    await eventually(async () => (await forwardRow(from))?.status === 'delivered');
   });
 
   it('should forward events with their event and fields', async () => {
@@ -114,6 +113,9 @@ describe('Forwarding to the team backend (e2e)', () => {
       return mine?.status === 'sent' ? mine : undefined;
     });
     expect(listed).toMatchObject({ kind: 'custom', origin: 'forward_reply' });
+    // The try outlived its delivery, so it has a row; its 2xx is recorded there, and it is never tried again.
+    expect((await forwardRow(from)).status).toBe('delivered');
+    expect(forwardsFrom(from)).toHaveLength(1);
   });
 
   it('should answer by rule and ignore the backend reply, still forwarding the message', async () => {
@@ -157,8 +159,82 @@ describe('Forwarding to the team backend (e2e)', () => {
     await deliver(signed, second);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(forwardsFrom(from)).toHaveLength(1);
-    const rows = await h.query('SELECT 1 FROM wechat_forwards WHERE openid = $1', [from]);
-    expect(rows).toHaveLength(1);
+  });
+
+  /** The record a delivery leaves when it claimed the message and died before settling its reply (lease run out). */
+  const diedAfterClaim = (to: string, from: string, msgId: string, createTime: number) =>
+    h.query(
+      `INSERT INTO wechat_inbound_messages
+         (to_user_name, dedupe_key, from_user_name, msg_type, msg_id, wechat_create_time, fields, lease_until)
+       VALUES ($1, $2, $3, 'text', $4, $5, '{}', now() - interval '1 second')`,
+      [to, `msg:${msgId}`, from, msgId, createTime],
+    );
+
+  it('should forward a message whose delivery died before forwarding, when a retry takes it over', async () => {
+    const from = openid();
+    const msgId = nextMsgId();
+    const createTime = Math.floor(Date.now() / 1000);
+    backend.behaviour = () => ({ body: { reply: { type: 'text', content: '接手了' } } });
+    const signed = signer.sign(wechatMessages.text('接手', { from, msgId, createTime, to: 'gh_fwd_retake' }), 'plain');
+    await diedAfterClaim('gh_fwd_retake', from, msgId, createTime);
+    const taken = await deliver(signed, second);
+    expect(replyText(taken.text)).toBe('接手了');
+    expect(forwardsFrom(from)).toHaveLength(1);
+    expect(await deliver(signed)).toHaveProperty('text', taken.text);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(forwardsFrom(from)).toHaveLength(1);
+  });
+
+  it('should forward again, with the same id, when a delivery died between the 2xx and recording its reply', async () => {
+    const from = openid();
+    const msgId = nextMsgId();
+    backend.behaviour = (forward) => ({ body: { reply: { type: 'text', content: `收到 ${forward.id}` } } });
+    const signed = signer.sign(wechatMessages.text('两次', { from, msgId, to: 'gh_fwd_window' }), 'plain');
+    const first = await deliver(signed);
+    const [{ id }] = forwardsFrom(from).map((forward) => forward.body as { id: string });
+    expect(replyText(first.text)).toBe(`收到 ${id}`);
+    // What a delivery that died after the backend's 2xx, before its reply was recorded, leaves behind.
+    await h.query(
+      `UPDATE wechat_inbound_messages SET reply = NULL, replied_at = NULL, lease_until = now() - interval '1 second'
+        WHERE to_user_name = 'gh_fwd_window' AND dedupe_key = $1`,
+      [`msg:${msgId}`],
+    );
+    const taken = await deliver(signed, second);
+    expect(replyText(taken.text)).toBe(`收到 ${id}`);
+    expect(forwardsFrom(from).map((forward) => forward.body.id)).toEqual([id, id]);
+  });
+
+  it("should leave a dead delivery's forward to its row when a retry takes the message over", async () => {
+    const from = openid();
+    const msgId = nextMsgId();
+    const createTime = Math.floor(Date.now() / 1000);
+    backend.behaviour = () => ({ body: { reply: { type: 'text', content: '迟到的回答' } } });
+    const signed = signer.sign(wechatMessages.text('已记下', { from, msgId, createTime, to: 'gh_fwd_row' }), 'plain');
+    await diedAfterClaim('gh_fwd_row', from, msgId, createTime);
+    // Its try was still running when it died: the row it wrote is leased for a while yet.
+    const [{ id }] = await h.query<{ id: string }>(
+      `INSERT INTO wechat_forwards (id, appid, to_user_name, dedupe_key, openid, url, body, reply_wanted, status,
+                                    attempts, due_at)
+       VALUES (gen_random_uuid(), $1, 'gh_fwd_row', $2, $3, $4, $5, true, 'delivering', 1, now() + interval '1 hour')
+       RETURNING id`,
+      [
+        OA_APP.appid,
+        `msg:${msgId}`,
+        from,
+        backend.url,
+        JSON.stringify({ openid: from, fields: { Content: '已记下' } }),
+      ],
+    );
+    const res = await deliver(signed);
+    expect(res.text).toBe('success');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(forwardsFrom(from)).toHaveLength(0);
+    // The lease runs out (moved forward here): the row is tried, once, and its reply is late by now.
+    await h.query(`UPDATE wechat_forwards SET due_at = now() WHERE id = $1`, [id]);
+    await eventually(async () => (await forwardRow(from))?.status === 'delivered', 5_000);
+    expect(forwardsFrom(from)).toHaveLength(1);
+    const [message] = await eventually(() => sentMessages(h.fake, from).length > 0 && sentMessages(h.fake, from));
+    expect(message.body).toEqual({ touser: from, msgtype: 'text', text: { content: '迟到的回答' } });
   });
 
   it('should retry a failing backend from PostgreSQL with backoff, until it answers 2xx, then never again', async () => {

@@ -11,6 +11,11 @@ export interface WebhookContext {
    * that waits on something slow (the team's backend) waits no longer. Unset outside a delivery.
    */
   readonly deadline?: number;
+  /**
+   * True when this delivery took over a claim whose first delivery died before settling its reply: the pipeline runs
+   * a second time, and a step that keeps a record of its own work (a forward) looks there before doing it again.
+   */
+  readonly retake?: boolean;
 }
 
 /** The next handler of the pipeline; the end of the pipeline answers null (= `success`). */
