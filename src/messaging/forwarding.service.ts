@@ -101,7 +101,7 @@ export class ForwardingService implements OnApplicationBootstrap, OnApplicationS
       replyWanted,
     };
     const rowFirst = !replyWanted || retake;
-    if (rowFirst && !(await this.insert(forward, { status: 'delivering', leaseMs: LEASE_MS }))) {
+    if (rowFirst && !(await this.insert(forward, { status: 'delivering', leaseMs: LEASE_MS }, 'not forwarded'))) {
       return null;
     }
     const attempt = this.client
@@ -123,13 +123,13 @@ export class ForwardingService implements OnApplicationBootstrap, OnApplicationS
       if (rowFirst) {
         this.record(id, 1, inTime.outcome);
       } else if (inTime.outcome.status !== 'delivered') {
-        await this.insert(forward, inTime.outcome);
+        await this.insert(forward, inTime.outcome, 'not tried again');
       }
       return inTime.reply;
     }
     const recorded = rowFirst
       ? Promise.resolve(true)
-      : this.insert(forward, { status: 'delivering', leaseMs: LEASE_MS });
+      : this.insert(forward, { status: 'delivering', leaseMs: LEASE_MS }, 'not tried again if this try fails');
     void attempt.then(async ({ outcome, reply }) => {
       // As in a retry: the reply queued before the outcome is recorded.
       if (reply) {
@@ -143,12 +143,15 @@ export class ForwardingService implements OnApplicationBootstrap, OnApplicationS
     return null;
   }
 
-  /** Writes a forward's row; false when it has one already, or when it could not be written (logged). */
-  private async insert(forward: NewForward, first: FirstTry): Promise<boolean> {
+  /**
+   * Writes a forward's row; false when it has one already, or when it could not be written (logged, with what
+   * that means for the forward: `consequence`).
+   */
+  private async insert(forward: NewForward, first: FirstTry, consequence: string): Promise<boolean> {
     try {
       return await this.repository.insert(forward, first);
     } catch (error) {
-      this.logger.error(`Could not record the forward of ${forward.dedupeKey}: ${String(error)}`);
+      this.logger.error(`Could not record the forward of ${forward.dedupeKey}, ${consequence}: ${String(error)}`);
       return false;
     }
   }
