@@ -1,6 +1,7 @@
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ForwardClient, refusedForwardUrl } from 'src/messaging/forward.client';
+import { forwardSignature } from 'src/messaging/forward-message';
 
 describe(ForwardClient.name, () => {
   it.each([
@@ -24,14 +25,23 @@ describe(ForwardClient.name, () => {
   describe('against a local server', () => {
     let server: Server;
     let hits: string[];
+    let headers: Record<string, string | string[] | undefined>[];
     const client = new ForwardClient();
 
     beforeAll(async () => {
       hits = [];
+      headers = [];
       server = createServer((req, res) => {
         hits.push(req.url ?? '');
+        headers.push(req.headers);
         if (req.url === '/redirect') {
           res.writeHead(302, { location: '/elsewhere' }).end();
+        } else if (req.url === '/silent') {
+          // Never answers: the forward times out.
+        } else if (req.url === '/huge') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(`{"reply":"${'x'.repeat(100_000)}"}`);
+        } else if (req.url === '/broken') {
+          res.writeHead(500).end('oops');
         } else {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"reply":null}');
         }
@@ -40,7 +50,8 @@ describe(ForwardClient.name, () => {
     });
 
     afterAll(async () => {
-      client.onApplicationShutdown();
+      await client.onApplicationShutdown();
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
 
@@ -57,6 +68,54 @@ describe(ForwardClient.name, () => {
         ok: true,
         status: 200,
         body: '{"reply":null}',
+      });
+    });
+
+    it('should sign the raw body and send it as JSON, to the path and query of the URL', async () => {
+      const body = '{"id":"1","fields":{"Content":"你好"}}';
+      await client.post(url('/ok?team=a'), body, 'secret-0123456789');
+      expect(hits[hits.length - 1]).toBe('/ok?team=a');
+      expect(headers[headers.length - 1]).toMatchObject({
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': String(Buffer.byteLength(body)),
+        'x-signature': forwardSignature('secret-0123456789', Buffer.from(body)),
+      });
+    });
+
+    it('should send credentials written into the URL as Basic authorization', async () => {
+      const port = (server.address() as AddressInfo).port;
+      await client.post(`http://team:p%40ss@127.0.0.1:${port}/ok`, '{}', 'secret-0123456789');
+      expect(headers[headers.length - 1].authorization).toBe(`Basic ${Buffer.from('team:p@ss').toString('base64')}`);
+    });
+
+    it('should count a backend that does not answer in time as a failed try', async () => {
+      const started = Date.now();
+      expect(await client.post(url('/silent'), '{}', 'secret-0123456789', 300)).toEqual({
+        ok: false,
+        error: 'no answer within 300 ms',
+        permanent: false,
+      });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it('should count a 5xx as a failed try, and take a 2xx too long to be a reply as one without a reply', async () => {
+      expect(await client.post(url('/broken'), '{}', 'secret-0123456789')).toEqual({
+        ok: false,
+        error: 'HTTP 500',
+        permanent: false,
+      });
+      expect(await client.post(url('/huge'), '{}', 'secret-0123456789')).toEqual({ ok: true, status: 200, body: '' });
+    });
+
+    it('should count a refused connection as a failed try, to be retried', async () => {
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      expect(await client.post(`http://127.0.0.1:${port}/f`, '{}', 'secret-0123456789')).toEqual({
+        ok: false,
+        error: 'ECONNREFUSED',
+        permanent: false,
       });
     });
 
