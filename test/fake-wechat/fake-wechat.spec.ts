@@ -54,6 +54,10 @@ describe(FakeWeChat.name, () => {
   });
 
   it('should replace the stable token on force_refresh, 30 s apart and 20 a day at most', async () => {
+    // The quota's day is Beijing's: the test's ten minutes run from that day's noon, never across its midnight.
+    const day = 24 * 3600_000;
+    const beijing = 8 * 3600_000;
+    sut.clockOffsetMs = Math.floor((Date.now() + beijing) / day) * day - beijing + day / 2 - Date.now();
     const first = await stable();
     const forced = await stable(true);
     expect(forced.access_token).not.toBe(first.access_token);
