@@ -1,5 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingMessage } from 'node:http';
+import { Agent } from 'undici';
 import { Parser } from 'xml2js';
 import { MessageCipher } from 'src/wechat/crypto/message-cipher';
 
@@ -8,9 +9,54 @@ import { MessageCipher } from 'src/wechat/crypto/message-cipher';
  * (safe mode: msg_signature + AES decrypt), xml2js parse, a passive text reply (safe mode: encrypted) — and nothing
  * else: no framework, no logging, no database. Run: `node -r ts-node/register/transpile-only
  * -r tsconfig-paths/register bench/floor-webhook.ts` with PORT, WECHAT_OA_TOKEN, WECHAT_OA_AES_KEY, WECHAT_OA_APPID.
+ *
+ * With FLOOR_FORWARD_URL (and FORWARD_SECRET), the floor of forwarding: the same, plus one signed POST of the
+ * message's JSON to that backend per delivery (undici, as the service), whose reply text is the passive reply —
+ * still no database, so no record: the most a forwarding webhook can do on the machine.
  */
 const token = process.env.WECHAT_OA_TOKEN!;
 const cipher = new MessageCipher([process.env.WECHAT_OA_AES_KEY!], process.env.WECHAT_OA_APPID!);
+const forwardUrl = process.env.FLOOR_FORWARD_URL ? new URL(process.env.FLOOR_FORWARD_URL) : undefined;
+const agent = new Agent({ connections: 256 });
+
+/** The backend's reply text to `message`, POSTed signed as the service does (the contract's JSON shape). */
+function forward(message: Record<string, string>): Promise<string> {
+  const body = Buffer.from(
+    JSON.stringify({
+      id: randomUUID(),
+      appid: process.env.WECHAT_OA_APPID,
+      openid: message.FromUserName,
+      msgType: message.MsgType,
+      msgId: message.MsgId,
+      createTime: Number(message.CreateTime),
+      fields: { Content: message.Content },
+    }),
+  );
+  const signature = createHmac('sha256', process.env.FORWARD_SECRET ?? '')
+    .update(body)
+    .digest('hex');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    agent.dispatch(
+      {
+        origin: forwardUrl!.origin,
+        path: forwardUrl!.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8', 'x-signature': `sha256=${signature}` },
+        body,
+      },
+      {
+        onRequestStart: () => undefined,
+        onResponseData: (_controller, chunk) => void chunks.push(chunk),
+        onResponseEnd: () => {
+          const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { reply: { content: string } };
+          resolve(answer.reply.content);
+        },
+        onResponseError: (_controller, error) => reject(error),
+      },
+    );
+  });
+}
 
 const sha1 = (parts: string[]): Buffer => createHash('sha1').update(parts.sort().join('')).digest();
 const same = (expected: Buffer, given: string | null): boolean => {
@@ -69,10 +115,11 @@ const server = createServer((req, res) => {
         xml = cipher.decrypt(envelope.Encrypt).xml;
       }
       const message = parse(xml);
+      const content = forwardUrl ? await forward(message) : '你好呀';
       let reply =
         `<xml><ToUserName>${cdata(message.FromUserName)}</ToUserName><FromUserName>${cdata(message.ToUserName)}</FromUserName>` +
         `<CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[text]]></MsgType>` +
-        `<Content>${cdata('你好呀')}</Content></xml>`;
+        `<Content>${cdata(content)}</Content></xml>`;
       if (encrypted) {
         const sealed = cipher.encryptReply(reply, token, String(Math.floor(Date.now() / 1000)), '123456789');
         reply =

@@ -38,7 +38,8 @@ const tsEnv = { TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') };
  * Issue #14's benchmark. The outbox: a backlog of BACKLOG custom messages drained to the emulator by one instance,
  * then by two (messages/s), and queue-to-sent latency (p50/p99 of sent_at − created_at) of messages POSTed at a
  * steady rate below that. The webhook: text → passive reply in plaintext, forwarding off (a rule answers) and on (a
- * local backend answering in ~1 ms gives the reply), each against the bare node:http floor of the same run.
+ * local backend answering in ~1 ms gives the reply), each against the bare node:http floor of the same run; forwarding
+ * on also against the forwarding floor (the floor plus the POST to the same backend, no database).
  */
 export async function run(): Promise<void> {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-if-stale.js')], { cwd: ROOT, stdio: 'inherit' });
@@ -212,19 +213,34 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
     };
     await check(off.url, '你好', 'forwarding off');
     await check(floor.url, '你好', 'floor');
-    const measure = async (url: string, text: string, label: string) => {
+    /** Runs of the floor and the service, in turn; with `reference`, of that one too, and the ratio to it. */
+    const measure = async (url: string, text: string, label: string, reference?: { url: string; label: string }) => {
       const floorRuns: LoadResult[] = [];
       const serviceRuns: LoadResult[] = [];
+      const referenceRuns: LoadResult[] = [];
       await webhookLoad(url, text);
+      if (reference) {
+        await webhookLoad(reference.url, text);
+      }
       for (let i = 0; i < RUNS; i += 1) {
         floorRuns.push(await webhookLoad(floor.url, '你好'));
+        if (reference) {
+          referenceRuns.push(await webhookLoad(reference.url, text));
+        }
         serviceRuns.push(await webhookLoad(url, text));
       }
       const f = medianOf(floorRuns);
       const s = medianOf(serviceRuns);
+      const ratios = (to: LoadResult[]) => serviceRuns.map((r, i) => (r.rps / to[i].rps).toFixed(2)).join(', ');
       lines.push(
-        `webhook ${label}: ${fmt(s)}; floor ${fmt(f)} → ${(s.rps / f.rps).toFixed(2)}× (runs ${serviceRuns.map((r, i) => (r.rps / floorRuns[i].rps).toFixed(2)).join(', ')})`,
+        `webhook ${label}: ${fmt(s)}; floor ${fmt(f)} → ${(s.rps / f.rps).toFixed(2)}× (runs ${ratios(floorRuns)})`,
       );
+      if (reference) {
+        const r = medianOf(referenceRuns);
+        lines.push(
+          `  ${reference.label}: ${fmt(r)} → ${(r.rps / f.rps).toFixed(2)}× the floor; the service ${(s.rps / r.rps).toFixed(2)}× it (runs ${ratios(referenceRuns)})`,
+        );
+      }
     };
     await measure(off.url, '你好', 'forwarding off');
     await off.stop();
@@ -234,9 +250,29 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
       SERVER_CPU,
     );
     processes.push(on);
+    // The floor of forwarding: the floor plus the POST to the same backend, no database.
+    const forwardFloorPort = await freePort();
+    const forwardFloor = await spawnAndWait(
+      process.execPath,
+      [...tsNode, join(ROOT, 'bench', 'floor-webhook.ts')],
+      {
+        ...env,
+        ...tsEnv,
+        PORT: String(forwardFloorPort),
+        FLOOR_FORWARD_URL: `http://127.0.0.1:${backendPort}/wechat/forward`,
+        FORWARD_SECRET: SECRET,
+      },
+      forwardFloorPort,
+      { cpu: SERVER_CPU },
+    );
+    processes.push(forwardFloor);
     // No rule matches this text: the backend's reply (after ~1 ms) is the passive reply.
     await check(on.url, '转发', 'forwarding on');
-    await measure(on.url, '转发', 'forwarding on (backend ~1 ms)');
+    await check(forwardFloor.url, '转发', 'forwarding floor');
+    await measure(on.url, '转发', 'forwarding on (backend ~1 ms)', {
+      url: forwardFloor.url,
+      label: 'forwarding floor (the floor + the POST, no database)',
+    });
   } finally {
     for (const running of processes.reverse()) {
       await running.stop();
