@@ -96,3 +96,20 @@ export class Batcher<In, Out> {
     return results;
   }
 }
+
+/**
+ * A batch's items as rows of one statement: the first item of each key (`first`), and those in key order (`rows`).
+ * One statement may not touch a row twice, and two batches in flight lock their rows in the same order (no
+ * deadlock).
+ */
+export function firstPerKey<T>(items: T[], keyOf: (item: T) => string): { first: Map<string, T>; rows: T[] } {
+  const first = new Map<string, T>();
+  for (const item of items) {
+    const key = keyOf(item);
+    if (!first.has(key)) {
+      first.set(key, item);
+    }
+  }
+  const rows = [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
+  return { first, rows };
+}

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Batcher } from 'src/database/batcher';
+import { Batcher, firstPerKey } from 'src/database/batcher';
 import { isDatabaseDownError } from 'src/database/database-errors';
 import { Sql } from 'src/database/sql';
 
@@ -103,34 +103,26 @@ export class ForwardRepository {
   }
 
   private async insertMany(items: { forward: NewForward; first: FirstTry }[]): Promise<boolean[]> {
-    const rows = [...items]
-      .sort((a, b) => {
-        const x = `${a.forward.toUserName}\n${a.forward.dedupeKey}`;
-        const y = `${b.forward.toUserName}\n${b.forward.dedupeKey}`;
-        return x < y ? -1 : x > y ? 1 : 0;
-      })
-      .filter(
-        (item, index, sorted) =>
-          index === 0 ||
-          sorted[index - 1].forward.toUserName !== item.forward.toUserName ||
-          sorted[index - 1].forward.dedupeKey !== item.forward.dedupeKey,
-      )
-      .map(({ forward, first }) => ({
-        id: forward.id,
-        appid: forward.appid,
-        to_user_name: forward.toUserName,
-        dedupe_key: forward.dedupeKey,
-        openid: forward.openid,
-        url: forward.url,
-        body: forward.body,
-        reply_wanted: forward.replyWanted,
-        status: first.status,
-        due_ms: first.status === 'delivering' ? first.leaseMs : first.status === 'pending' ? first.retryInMs : 0,
-        error: first.status === 'pending' || first.status === 'failed' ? first.error : null,
-      }));
+    // One row per message (the first forward of it in the batch), in key order.
+    const keyOf = ({ forward }: { forward: NewForward }) => `${forward.toUserName}\n${forward.dedupeKey}`;
+    const { first: chosen, rows: unique } = firstPerKey(items, keyOf);
+    const rows = unique.map(({ forward, first }) => ({
+      id: forward.id,
+      appid: forward.appid,
+      to_user_name: forward.toUserName,
+      dedupe_key: forward.dedupeKey,
+      openid: forward.openid,
+      url: forward.url,
+      body: forward.body,
+      reply_wanted: forward.replyWanted,
+      status: first.status,
+      due_ms: first.status === 'delivering' ? first.leaseMs : first.status === 'pending' ? first.retryInMs : 0,
+      error: first.status === 'pending' || first.status === 'failed' ? first.error : null,
+    }));
     const inserted = await this.sql.prepared<{ id: string }>('forward_insert', INSERT_SQL, [JSON.stringify(rows)]);
     const ids = new Set(inserted.map((row) => row.id));
-    return items.map(({ forward }) => ids.has(forward.id));
+    // A second forward of a message in the batch has the same id, but it is not the one that was written.
+    return items.map((item) => chosen.get(keyOf(item)) === item && ids.has(item.forward.id));
   }
 
   private async finishMany(items: { id: string; attempts: number; outcome: ForwardOutcome }[]): Promise<void[]> {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Batcher } from 'src/database/batcher';
+import { Batcher, firstPerKey } from 'src/database/batcher';
 import { isDatabaseDownError } from 'src/database/database-errors';
 import { Sql } from 'src/database/sql';
 import { dedupeKey, InboundMessage } from 'src/wechat/messages/inbound-message';
@@ -63,22 +63,6 @@ interface KeyedReply {
 
 const keyOf = (record: InboundRecord): string => `${record.toUserName}\n${record.dedupeKey}`;
 const rowKey = (row: KeyedReply): string => `${row.to_user_name}\n${row.dedupe_key}`;
-
-/**
- * The first item of each key, and those in key order: one statement may not touch a row twice, and two batches in
- * flight lock their rows in the same order (no deadlock).
- */
-function firstPerKey<T extends { record: InboundRecord }>(items: T[]): { first: Map<string, T>; rows: T[] } {
-  const first = new Map<string, T>();
-  for (const item of items) {
-    const key = keyOf(item.record);
-    if (!first.has(key)) {
-      first.set(key, item);
-    }
-  }
-  const rows = [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
-  return { first, rows };
-}
 
 /** The message's fields that have columns of their own: not stored twice. */
 const FIELDS_IN_COLUMNS = new Set(['ToUserName', 'FromUserName', 'CreateTime', 'MsgType', 'Event', 'MsgId']);
@@ -157,7 +141,7 @@ export class InboundMessageRepository {
 
   private async claimMany(items: { record: InboundRecord; reply: string | null }[]): Promise<ClaimResult[]> {
     // A second delivery of a key in the same batch is a retry of the first.
-    const { first: unique, rows } = firstPerKey(items);
+    const { first: unique, rows } = firstPerKey(items, (item) => keyOf(item.record));
     const earlier = await this.sql.prepared<KeyedReply>('webhook_claim', CLAIM_SQL, [
       JSON.stringify(
         rows.map(({ record, reply }) => ({
@@ -197,7 +181,7 @@ export class InboundMessageRepository {
 
   private async settleMany(items: { record: InboundRecord; reply: string }[]): Promise<string[]> {
     // The first settle of a key in the batch writes.
-    const { first: unique, rows } = firstPerKey(items);
+    const { first: unique, rows } = firstPerKey(items, (item) => keyOf(item.record));
     const keyed = rows.map(({ record, reply }) => ({
       to_user_name: record.toUserName,
       dedupe_key: record.dedupeKey,
