@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { withDeadline } from 'src/common/with-deadline';
 import type { OfficialAccount } from 'src/accounts/account';
 import type { Configuration } from 'src/config/configuration';
 import { FORWARD_TIMEOUT_MS, ForwardClient, ForwardResult } from 'src/messaging/forward.client';
@@ -112,13 +113,7 @@ export class ForwardingService implements OnApplicationBootstrap, OnApplicationS
       return null;
     }
     const waitUntil = Math.min(Date.now() + this.replyWaitMs, deadline ?? Infinity);
-    const inTime = await new Promise<{ outcome: ForwardOutcome; reply: Reply | null } | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), Math.max(0, waitUntil - Date.now()));
-      void attempt.then((settled) => {
-        clearTimeout(timer);
-        resolve(settled);
-      });
-    });
+    const { value: inTime } = await withDeadline(attempt, waitUntil - Date.now(), null);
     if (inTime) {
       if (rowFirst) {
         this.record(id, 1, inTime.outcome);

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { randomInt } from 'node:crypto';
 import { OfficialAccount, requireFields } from 'src/accounts/account';
 import { AppException } from 'src/common/errors/app-exception';
+import { withDeadline } from 'src/common/with-deadline';
 import type { Configuration } from 'src/config/configuration';
 import { isDatabaseDownError } from 'src/database/database-errors';
 import { Metrics } from 'src/metrics/metrics';
@@ -39,26 +40,6 @@ export interface WebhookAnswer {
 
 const SUCCESS_ANSWER: WebhookAnswer = Object.freeze({ status: 200, contentType: 'text/plain', body: SUCCESS });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Resolves to `fallback` if `work` has not settled `ms` from now (work keeps running; its outcome is then ignored).
- * One timer and one promise per call: it runs twice on every delivery.
- */
-function withDeadline<T>(work: Promise<T>, ms: number, fallback: T): Promise<{ value: T; late: boolean }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve({ value: fallback, late: true }), Math.max(0, ms));
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve({ value, late: false });
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 /**
  * The webhook's orchestration, after the signature check: decrypt → parse → record once → run the handler pipeline →
