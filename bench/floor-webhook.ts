@@ -1,7 +1,7 @@
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingMessage } from 'node:http';
-import { Agent } from 'undici';
 import { Parser } from 'xml2js';
+import { ForwardClient } from 'src/messaging/forward.client';
 import { MessageCipher } from 'src/wechat/crypto/message-cipher';
 
 /**
@@ -11,51 +11,30 @@ import { MessageCipher } from 'src/wechat/crypto/message-cipher';
  * -r tsconfig-paths/register bench/floor-webhook.ts` with PORT, WECHAT_OA_TOKEN, WECHAT_OA_AES_KEY, WECHAT_OA_APPID.
  *
  * With FLOOR_FORWARD_URL (and FORWARD_SECRET), the floor of forwarding: the same, plus one signed POST of the
- * message's JSON to that backend per delivery (undici, as the service), whose reply text is the passive reply —
+ * message's JSON to that backend per delivery (the service's ForwardClient), whose reply text is the passive reply —
  * still no database, so no record: the most a forwarding webhook can do on the machine.
  */
 const token = process.env.WECHAT_OA_TOKEN!;
 const cipher = new MessageCipher([process.env.WECHAT_OA_AES_KEY!], process.env.WECHAT_OA_APPID!);
-const forwardUrl = process.env.FLOOR_FORWARD_URL ? new URL(process.env.FLOOR_FORWARD_URL) : undefined;
-const agent = new Agent({ connections: 256 });
+const forwardUrl = process.env.FLOOR_FORWARD_URL;
+const forwarder = new ForwardClient();
 
-/** The backend's reply text to `message`, POSTed signed as the service does (the contract's JSON shape). */
-function forward(message: Record<string, string>): Promise<string> {
-  const body = Buffer.from(
-    JSON.stringify({
-      id: randomUUID(),
-      appid: process.env.WECHAT_OA_APPID,
-      openid: message.FromUserName,
-      msgType: message.MsgType,
-      msgId: message.MsgId,
-      createTime: Number(message.CreateTime),
-      fields: { Content: message.Content },
-    }),
-  );
-  const signature = createHmac('sha256', process.env.FORWARD_SECRET ?? '')
-    .update(body)
-    .digest('hex');
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    agent.dispatch(
-      {
-        origin: forwardUrl!.origin,
-        path: forwardUrl!.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json; charset=utf-8', 'x-signature': `sha256=${signature}` },
-        body,
-      },
-      {
-        onRequestStart: () => undefined,
-        onResponseData: (_controller, chunk) => void chunks.push(chunk),
-        onResponseEnd: () => {
-          const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { reply: { content: string } };
-          resolve(answer.reply.content);
-        },
-        onResponseError: (_controller, error) => reject(error),
-      },
-    );
+/** The backend's reply text to `message`, POSTed signed by the service's own client (the contract's JSON shape). */
+async function forward(message: Record<string, string>): Promise<string> {
+  const body = JSON.stringify({
+    id: randomUUID(),
+    appid: process.env.WECHAT_OA_APPID,
+    openid: message.FromUserName,
+    msgType: message.MsgType,
+    msgId: message.MsgId,
+    createTime: Number(message.CreateTime),
+    fields: { Content: message.Content },
   });
+  const result = await forwarder.post(forwardUrl!, body, process.env.FORWARD_SECRET ?? '');
+  if (!result.ok) {
+    throw new Error(result.error);
+  }
+  return (JSON.parse(result.body) as { reply: { content: string } }).reply.content;
 }
 
 const sha1 = (parts: string[]): Buffer => createHash('sha1').update(parts.sort().join('')).digest();
