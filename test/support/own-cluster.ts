@@ -5,8 +5,10 @@ import { freePort } from 'test/support/free-port';
 
 /**
  * A PostgreSQL cluster of its own (Debian's pg_createcluster, as root), for tests that stop the database: the shared
- * server at 127.0.0.1:5432 is never stopped. `drop()` removes it; it also runs when the process exits, so a failed or
- * interrupted test leaves no cluster behind.
+ * server at 127.0.0.1:5432 is never stopped. `drop()` removes it; it also runs when the process exits (a script's
+ * process; under Jest a test file's `process` never sees that event), and each new cluster first removes those an
+ * interrupted run left behind: its name carries the pid of the process that made it, and a cluster whose process is
+ * gone is nobody's.
  */
 export interface OwnCluster {
   name: string;
@@ -31,8 +33,41 @@ function majorVersion(): string {
   return version;
 }
 
+/** `<prefix>_<pid>_<6 hex>`: the name createOwnCluster gives, with the pid of the process that made it. */
+const OWN_NAME = /^[a-z][a-z0-9_]*_(\d+)_[0-9a-f]{6}$/;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists, someone else's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Drops the clusters of this naming whose making process is gone (an interrupted run's); returns their names. */
+export function dropOrphanClusters(version = majorVersion()): string[] {
+  const orphans = run('pg_lsclusters', ['-h'])
+    .trim()
+    .split('\n')
+    .map((line) => line.split(/\s+/))
+    .filter(([ver, name]) => ver === version && OWN_NAME.test(name ?? ''))
+    .map(([, name]) => name)
+    .filter((name) => !isAlive(Number(OWN_NAME.exec(name)![1])));
+  for (const name of orphans) {
+    try {
+      run('pg_dropcluster', ['--stop', version, name]);
+    } catch {
+      // dropped meanwhile by another run's sweep
+    }
+  }
+  return orphans;
+}
+
 export async function createOwnCluster(prefix = 'rel'): Promise<OwnCluster> {
   const version = majorVersion();
+  dropOrphanClusters(version);
   const name = `${prefix}_${process.pid}_${randomBytes(3).toString('hex')}`;
   const port = await freePort();
   // fsync off: the cluster is thrown away; the tests measure the service's durability, not the disk's.
