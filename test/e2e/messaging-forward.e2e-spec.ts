@@ -100,11 +100,12 @@ describe('Forwarding to the team backend (e2e)', () => {
 
   it('should send a late reply as a customer-service message, after answering success', async () => {
     const from = openid();
-    backend.behaviour = () => ({ body: { reply: { type: 'text', content: '久等了' } }, delayMs: WAIT_MS + 700 });
+    backend.behaviour = () => ({ body: { reply: { type: 'text', content: '久等了' } }, delayMs: WAIT_MS + 2_000 });
     const started = Date.now();
     const res = await deliver(signer.sign(wechatMessages.text('慢', { from }), 'plain'));
     expect(res.text).toBe('success');
-    expect(Date.now() - started).toBeLessThan(WAIT_MS + 500);
+    // Answered at the wait, well before the backend's reply (a second of slack for a busy machine).
+    expect(Date.now() - started).toBeLessThan(WAIT_MS + 1_000);
     const [message] = await eventually(() => sentMessages(h.fake, from).length > 0 && sentMessages(h.fake, from));
     expect(message.body).toEqual({ touser: from, msgtype: 'text', text: { content: '久等了' } });
     const listed = await eventually(async () => {
