@@ -112,8 +112,9 @@ export class ForwardingService implements OnApplicationBootstrap, OnApplicationS
       void attempt.then(({ outcome }) => this.record(id, 1, outcome));
       return null;
     }
-    const waitUntil = Math.min(Date.now() + this.replyWaitMs, deadline ?? Infinity);
-    const { value: inTime } = await withDeadline(attempt, waitUntil - Date.now(), null);
+    // Past its deadline already (a spooled delivery's replay), the reply is late whenever it comes.
+    const waitMs = Math.min(this.replyWaitMs, (deadline ?? Infinity) - Date.now());
+    const { value: inTime } = waitMs > 0 ? await withDeadline(attempt, waitMs, null) : { value: null };
     if (inTime) {
       if (rowFirst) {
         this.record(id, 1, inTime.outcome);

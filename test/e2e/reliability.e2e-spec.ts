@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
+import { sentMessages } from 'test/fake-wechat/routes/message.routes';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
+import { TeamBackend } from 'test/fake-wechat/team-backend';
 import { sendToWebhook, SendResult } from 'test/fake-wechat/webhook-sender';
 import { ADMIN_KEY, OA_APP, wiredEnv } from 'test/support/create-test-app';
 import { freePort } from 'test/support/free-port';
@@ -199,14 +201,18 @@ describe('Reliability (e2e)', () => {
   });
 
   describe('the database stopped under deliveries', () => {
+    const FORWARD_SECRET = 'reliability-forward-secret';
     let cluster: OwnCluster;
     let pool: Pool;
     let services: ServiceProcess[];
+    // The team's backend: it echoes texts (the sandbox's behaviour) and answers events with no reply.
+    const backend = new TeamBackend(FORWARD_SECRET);
 
     beforeAll(async () => {
       cluster = await createOwnCluster('rel_e2e');
       pool = new Pool({ connectionString: cluster.url, max: 2 });
       pool.on('error', () => undefined);
+      const forwardUrl = await backend.start();
       services = await Promise.all(
         [0, 1].map(async () =>
           startServiceProcess(
@@ -215,6 +221,8 @@ describe('Reliability (e2e)', () => {
               WECHAT_OA_TOKEN: TOKEN,
               WEBHOOK_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-')),
               LOG_LEVEL: 'info',
+              WECHAT_OA_FORWARD_URL: forwardUrl,
+              FORWARD_SECRET,
             },
             await freePort(),
           ),
@@ -224,11 +232,12 @@ describe('Reliability (e2e)', () => {
 
     afterAll(async () => {
       await Promise.all((services ?? []).map(killed));
+      await backend.stop();
       await pool?.end();
       cluster?.drop();
     });
 
-    it('should answer every delivery during a 12-second outage, and record each once after the database returns', async () => {
+    it('should answer every delivery during a 12-second outage, and record and forward each once after the database returns', async () => {
       const signer = { token: TOKEN };
       const followers = ['o-out-1', 'o-out-2', 'o-out-3'];
       const sent: { key: string; result: SendResult; at: number }[] = [];
@@ -313,9 +322,35 @@ describe('Reliability (e2e)', () => {
         ]);
         expect(identity.rows).toEqual([{ subscribed: last.key.endsWith(':subscribe') }]);
       }
+
+      // Each message is forwarded once, the spooled ones by the replay; a text's reply, late by then, goes out as a
+      // customer-service message.
+      const forwardKey = ({ body }: { body: Record<string, unknown> }) =>
+        body.msgId
+          ? `msg:${String(body.msgId)}`
+          : `event:${String(body.openid)}:${String(body.createTime)}:${String(body.event)}`;
+      const forwarded = await waitFor(
+        () => Promise.resolve(backend.received.length >= expected.size ? backend.received.map(forwardKey) : undefined),
+        10_000,
+        'every message to be forwarded',
+      );
+      expect(forwarded.sort()).toEqual([...expected].sort());
+      expect(backend.received.every((forward) => forward.signatureValid)).toBe(true);
+      const texts = sent.filter(({ key }) => key.startsWith('msg:1')).map((_, i) => `后端收到：during ${i}`);
+      const lateReplies = await waitFor(
+        () => {
+          const contents = sentMessages(fake, 'o-out-2').map(
+            (message) => (message.body.text as { content: string } | undefined)?.content,
+          );
+          return Promise.resolve(contents.length >= texts.length ? contents : undefined);
+        },
+        15_000,
+        "the backend's replies as customer-service messages",
+      );
+      expect(lateReplies.sort()).toEqual(texts.sort());
       console.log(
         `outage 12 s: ${sent.length - 1} deliveries answered in ≤ ${Math.max(...sent.map(({ result }) => result.attempts[0].ms))} ms, ` +
-          `all recorded once ${replayedIn} ms after the database returned`,
+          `all recorded once ${replayedIn} ms after the database returned, each forwarded once`,
       );
     });
   });

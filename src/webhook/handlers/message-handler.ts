@@ -8,7 +8,8 @@ export interface WebhookContext {
   readonly account: OfficialAccount;
   /**
    * When a step's answer must be ready (epoch ms), WeChat's deadline less the margin for storing the reply; a step
-   * that waits on something slow (the team's backend) waits no longer. Unset outside a delivery.
+   * that waits on something slow (the team's backend) waits no longer. In a spooled delivery's replay it is past
+   * (WeChat was answered `success` when the delivery arrived). Unset outside a delivery.
    */
   readonly deadline?: number;
   /**

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AccountRegistry } from 'src/accounts/account.registry';
 import { isDatabaseDownError } from 'src/database/database-errors';
+import type { WebhookContext } from 'src/webhook/handlers/message-handler';
 import { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
 import { inboundRecord, InboundMessageRepository } from 'src/webhook/inbound-message.repository';
 import { SpooledDelivery, WebhookSpool } from 'src/webhook/outage/webhook-spool';
@@ -17,8 +18,9 @@ const ORPHAN_SCAN_MS = 30_000;
  * Replays the spool (WebhookSpool) into PostgreSQL once it answers again, oldest delivery first, each exactly as a
  * delivery would have recorded it: the dedupe key decides "once" (a message recorded before the outage, or by a
  * retry on another instance, is left as it is). WeChat was answered `success`, so that is the reply recorded; the
- * state-changing steps run (claimed, or taken over once the claim's lease ran out, like a late retry) and their own
- * reply is dropped. A segment is removed only when every delivery in it is recorded.
+ * state-changing steps run (claimed, or taken over once the claim's lease ran out, like a late retry) past their
+ * deadline: a forward to the team's backend is made, and its reply goes out as a customer-service message; the other
+ * steps' replies are dropped. A segment is removed only when every delivery in it is recorded.
  */
 @Injectable()
 export class SpoolReplayService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -91,7 +93,8 @@ export class SpoolReplayService implements OnApplicationBootstrap, OnApplication
   private async record(delivery: SpooledDelivery): Promise<boolean> {
     const message = parseInbound(delivery.fields as unknown as XmlNode);
     const record = inboundRecord(message, delivery.encrypted);
-    if (!this.pipeline.changesState(message)) {
+    const context = this.contextOf(delivery);
+    if (!context || !this.pipeline.changesState(message, context)) {
       await this.messages.claim(record, SUCCESS);
       return true;
     }
@@ -105,15 +108,32 @@ export class SpoolReplayService implements OnApplicationBootstrap, OnApplication
         return takeOver.reply !== null;
       }
     }
-    await this.runSteps(delivery, message);
+    // A takeover: the delivery that died may have done a step's work already (a forward), and the step looks first.
+    await this.runSteps(delivery, message, { ...context, retake: !claim.claimed });
     await this.messages.settleReply(record, SUCCESS);
     return true;
   }
 
-  private async runSteps(delivery: SpooledDelivery, message: InboundMessage): Promise<void> {
+  /**
+   * The context the delivery's steps run in: its account, and as the deadline its arrival, which WeChat's `success`
+   * followed (at once, or at the deadline), so that every reply is late. Undefined when its account is no longer
+   * configured: it is recorded then, without its steps.
+   */
+  private contextOf(delivery: SpooledDelivery): WebhookContext | undefined {
     try {
       const account = this.accounts.officialAccount(delivery.appid ?? undefined);
-      await this.pipeline.run(message, { account });
+      return { account, deadline: delivery.receivedAt };
+    } catch (error) {
+      this.logger.error(
+        `Spooled ${deliveryName(delivery)} is recorded without its steps: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return undefined;
+    }
+  }
+
+  private async runSteps(delivery: SpooledDelivery, message: InboundMessage, context: WebhookContext): Promise<void> {
+    try {
+      await this.pipeline.run(message, context);
     } catch (error) {
       if (isDatabaseDownError(error)) {
         // The claim is ours for its lease; the next round takes it over and runs the steps again.
