@@ -3,7 +3,8 @@
  * and three instances of the built service; mixed load from the emulator's side for the whole run; one instance
  * SIGKILLed every 60 s and restarted; PostgreSQL stopped once for 10 s. At the end the invariants are checked and
  * printed; the exit code is 1 when one breaks. Needs root (pg_createcluster) and `npm run build` (done here).
- * Scan-to-login (soak/qr-login-load.ts) and the outbox (soak/outbox-load.ts) bring their own load and invariants.
+ * Scan-to-login (soak/qr-login-load.ts) and the outbox (soak/outbox-load.ts) bring their own load and invariants;
+ * every message is forwarded to a team backend (soak/forward-load.ts), which brings its invariants.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { freePort } from 'test/support/free-port';
 import { createOwnCluster } from 'test/support/own-cluster';
 import { buildService, ServiceProcess, startServiceProcess } from 'test/support/service-process';
 import { wechatMessages, WeChatSigner } from 'test/support/wechat-signer';
+import { ForwardLoad } from 'scripts/soak/forward-load';
 import { OutboxLoad } from 'scripts/soak/outbox-load';
 import { QrLoginLoad } from 'scripts/soak/qr-login-load';
 import { Delivery, FaultLog, pick, sleep, SoakContext, WRITERS } from 'scripts/soak/types';
@@ -76,6 +78,8 @@ async function main(): Promise<number> {
   const cluster = await createOwnCluster('soak');
   const fake = new FakeWeChat();
   await fake.start();
+  const forwarding = new ForwardLoad();
+  const forwardEnv = await forwarding.start();
   const pool = new Pool({ connectionString: cluster.url, max: 4 });
   pool.on('error', () => undefined);
   const instances: Instance[] = [];
@@ -105,6 +109,7 @@ async function main(): Promise<number> {
       // The scan itself confirms a scan-to-login (see soak/qr-login-load.ts for why).
       QR_LOGIN_CONFIRM: 'scan',
       LOG_LEVEL: 'warn',
+      ...forwardEnv,
     });
     const start = async (instance: Instance) => {
       for (;;) {
@@ -370,7 +375,9 @@ async function main(): Promise<number> {
       }
     }
     await sleep(8000);
-    log('draining the outbox');
+    log('draining the forwards (their late replies go to the outbox)');
+    const forwardsLeft = await forwarding.drain(pool);
+    log(`forwards drained (${forwardsLeft} left); draining the outbox`);
     const faultLog: FaultLog = { kills: killTimes, outage: outageWindow };
     const left = await outbox.drain(pool);
     log(`outbox drained (${left} left); the desktops poll once more`);
@@ -481,6 +488,7 @@ async function main(): Promise<number> {
 
     const qrFigures = await qrLogins.check(pool, check);
     const outboxFigures = await outbox.check(pool, check, faultLog);
+    const forwardFigures = await forwarding.check(pool, check, deliveries, faultLog);
 
     const output = [...pastOutput, ...instances.map((i) => i.process?.output() ?? '')].join('\n');
     const lines = (pattern: RegExp) => output.split('\n').filter((line) => pattern.test(line)).length;
@@ -498,6 +506,7 @@ async function main(): Promise<number> {
     );
     console.log(qrFigures);
     console.log(outboxFigures);
+    console.log(forwardFigures);
     console.log(
       `faults: ${counts.kills} SIGKILLs, PostgreSQL stopped ${outageWindow ? `once for ${((outageWindow.to - outageWindow.from) / 1000).toFixed(1)} s` : 'never (run too short)'}`,
     );
@@ -507,6 +516,7 @@ async function main(): Promise<number> {
     stopping = true;
     await pool.end().catch(() => undefined);
     await fake.stop().catch(() => undefined);
+    await forwarding.stop().catch(() => undefined);
     cleanup();
   }
 }
