@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { TeamBackend } from 'test/fake-wechat/team-backend';
-import { Check, Delivery, FaultLog, nearFault, sleep } from 'scripts/soak/types';
+import { Check, Delivery, drainQueue, FaultLog, nearFault } from 'scripts/soak/types';
 
 const SECRET = 'soak-forward-secret-0123456789';
 const FAULT_SLACK_MS = 5000;
@@ -74,19 +74,13 @@ export class ForwardLoad {
 
   /** Waits until no forward is delivering or pending (or DRAIN_MS has passed); returns how many are left. */
   async drain(pool: Pool): Promise<number> {
-    const from = Date.now();
-    for (;;) {
-      const [{ left }] = (
-        await pool.query<{ left: string }>(
-          `SELECT count(*) AS left FROM wechat_forwards WHERE status IN ('delivering', 'pending')`,
-        )
-      ).rows;
-      this.drainMs = Date.now() - from;
-      if (Number(left) === 0 || this.drainMs > DRAIN_MS) {
-        return Number(left);
-      }
-      await sleep(1000);
-    }
+    const { left, ms } = await drainQueue(
+      pool,
+      `SELECT count(*) AS left FROM wechat_forwards WHERE status IN ('delivering', 'pending')`,
+      DRAIN_MS,
+    );
+    this.drainMs = ms;
+    return left;
   }
 
   async check(pool: Pool, check: Check, deliveries: Delivery[], faults: FaultLog): Promise<string> {

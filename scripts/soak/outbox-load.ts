@@ -17,7 +17,7 @@ import type { Pool } from 'pg';
 import type { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { refuseMessagesTo, sentMessages } from 'test/fake-wechat/routes/message.routes';
 import { ADMIN_KEY } from 'test/support/create-test-app';
-import { Check, FaultLog, nearFault, pick, sleep, SoakContext, WRITERS } from 'scripts/soak/types';
+import { Check, drainQueue, FaultLog, nearFault, pick, sleep, SoakContext, WRITERS } from 'scripts/soak/types';
 
 const LOOPS = 2;
 /** Followers the emulator refuses every message to, and with what. */
@@ -134,19 +134,13 @@ export class OutboxLoad {
 
   /** Waits until no message is queued or sending (or DRAIN_MS passed); answers how many are left. */
   async drain(pool: Pool): Promise<number> {
-    const from = Date.now();
-    for (;;) {
-      const [{ left }] = (
-        await pool.query<{ left: string }>(
-          `SELECT count(*) AS left FROM wechat_outbound_messages WHERE status IN ('queued', 'sending')`,
-        )
-      ).rows;
-      this.drainMs = Date.now() - from;
-      if (Number(left) === 0 || this.drainMs > DRAIN_MS) {
-        return Number(left);
-      }
-      await sleep(1000);
-    }
+    const { left, ms } = await drainQueue(
+      pool,
+      `SELECT count(*) AS left FROM wechat_outbound_messages WHERE status IN ('queued', 'sending')`,
+      DRAIN_MS,
+    );
+    this.drainMs = ms;
+    return left;
   }
 
   async check(pool: Pool, check: Check, faults: FaultLog): Promise<string> {

@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import type { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 
 /** One try of a webhook delivery, as WeChat saw it. */
@@ -54,4 +55,20 @@ export function nearFault(faults: FaultLog, at: number, slackMs: number): boolea
     return true;
   }
   return !!faults.outage && at >= faults.outage.from - slackMs && at <= faults.outage.to + slackMs;
+}
+
+/**
+ * Polls `countSql` (one row, `left`) every second until it reads 0 or `limitMs` has passed: a queue's drain after the
+ * load. Answers what was left and how long it took.
+ */
+export async function drainQueue(pool: Pool, countSql: string, limitMs: number): Promise<{ left: number; ms: number }> {
+  const from = Date.now();
+  for (;;) {
+    const [{ left }] = (await pool.query<{ left: string }>(countSql)).rows;
+    const ms = Date.now() - from;
+    if (Number(left) === 0 || ms > limitMs) {
+      return { left: Number(left), ms };
+    }
+    await sleep(1000);
+  }
 }
