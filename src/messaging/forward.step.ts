@@ -16,8 +16,8 @@ import type { Reply } from 'src/wechat/messages/reply';
 export class ForwardStep implements MessageHandler {
   constructor(private readonly forwarding: ForwardingService) {}
 
-  accepts(_message: InboundMessage, context?: WebhookContext): boolean {
-    return context !== undefined && this.forwarding.enabledFor(context.account);
+  accepts(_message: InboundMessage, context: WebhookContext): boolean {
+    return this.forwarding.enabledFor(context.account);
   }
 
   async handle(

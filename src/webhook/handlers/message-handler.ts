@@ -31,10 +31,9 @@ export interface MessageHandler<M extends InboundMessage = InboundMessage> {
   /**
    * The messages this step handles (`M`, best written as a type guard); the others pass it by without `handle`
    * being called. Left out: every message. With `mutates`, this is also what tells which messages change state.
-   * `context` is the delivery's (always given by the webhook; a step that depends on the account says false
-   * without one).
+   * `context` is the delivery's, or the replayed delivery's: always given, since a step may depend on the account.
    */
-  accepts?(message: InboundMessage, context?: WebhookContext): boolean;
+  accepts?(message: InboundMessage, context: WebhookContext): boolean;
   handle(message: M, next: NextHandler, context: WebhookContext): Promise<Reply | null>;
 }
 

@@ -115,16 +115,20 @@ describe(WebhookPipeline.name, () => {
 
   it('should claim first the messages a step declared as changing state accepts, and only those', async () => {
     const own = await pipelineWith(outsideModule(950, false));
-    expect([own.changesState(text), own.changesState(scan), own.changesState(subscribe)]).toEqual([false, false, true]);
+    expect([
+      own.changesState(text, context),
+      own.changesState(scan, context),
+      own.changesState(subscribe, context),
+    ]).toEqual([false, false, true]);
     const scans = await pipelineWith(outsideModule(950, true, true));
-    expect([scans.changesState(text), scans.changesState(scan), scans.changesState(subscribe)]).toEqual([
-      false,
-      true,
-      true,
-    ]);
+    expect([
+      scans.changesState(text, context),
+      scans.changesState(scan, context),
+      scans.changesState(subscribe, context),
+    ]).toEqual([false, true, true]);
     // A step that changes state and declares no `accepts` takes every message: every message is claimed first.
     const everything = await pipelineWith(outsideModule(950, true));
-    expect([everything.changesState(text), everything.changesState(scan)]).toEqual([true, true]);
+    expect([everything.changesState(text, context), everything.changesState(scan, context)]).toEqual([true, true]);
   });
 
   it('should refuse at start-up two steps declaring the same order', async () => {

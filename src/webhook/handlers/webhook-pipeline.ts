@@ -60,7 +60,7 @@ export class WebhookPipeline implements OnModuleInit {
   }
 
   /** True when a step that changes state accepts `message`: it is then claimed before the pipeline runs. */
-  changesState(message: InboundMessage, context?: WebhookContext): boolean {
+  changesState(message: InboundMessage, context: WebhookContext): boolean {
     for (let i = 0; i < this.mutating.length; i += 1) {
       const handler = this.mutating[i];
       if (handler.accepts === undefined || handler.accepts(message, context)) {
