@@ -114,7 +114,7 @@ export class ForwardingService implements OnApplicationBootstrap, OnApplicationS
     }
     // Past its deadline already (a spooled delivery's replay), the reply is late whenever it comes.
     const waitMs = Math.min(this.replyWaitMs, (deadline ?? Infinity) - Date.now());
-    const { value: inTime } = waitMs > 0 ? await withDeadline(attempt, waitMs, null) : { value: null };
+    const { value: inTime } = await withDeadline(attempt, waitMs, null);
     if (inTime) {
       if (rowFirst) {
         this.record(id, 1, inTime.outcome);
