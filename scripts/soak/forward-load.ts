@@ -15,8 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
-import { TeamBackend } from 'test/fake-wechat/team-backend';
-import { Check, Delivery, drainQueue, FaultLog, nearFault } from 'scripts/soak/types';
+import { forwardedKey, TeamBackend } from 'test/fake-wechat/team-backend';
+import { Check, Delivery, drainQueue, examples, FaultLog, nearFault } from 'scripts/soak/types';
 
 const SECRET = 'soak-forward-secret-0123456789';
 const FAULT_SLACK_MS = 5000;
@@ -30,30 +30,21 @@ interface Forward {
   status: number;
 }
 
-/** The inbound record's key of a forwarded message, from the forward's JSON (as the service's dedupeKey makes it). */
-function keyOf(body: Record<string, unknown>): string {
-  if (typeof body.msgId === 'string' && body.msgId) {
-    return `msg:${body.msgId}`;
-  }
-  if (typeof body.event === 'string') {
-    return `event:${String(body.openid)}:${String(body.createTime)}:${body.event}`;
-  }
-  return `other:${String(body.openid)}:${String(body.createTime)}:${String(body.msgType)}`;
-}
-
 /** One message in ten, always the same ones: refused on its first try. */
 const refusedFirst = (key: string): boolean => createHash('sha256').update(key).digest()[0] % 10 === 0;
 
 export class ForwardLoad {
   private readonly backend = new TeamBackend(SECRET);
   private readonly forwards: Forward[] = [];
+  /** The messages forwarded at least once. */
+  private readonly seen = new Set<string>();
   private drainMs = 0;
 
   constructor() {
     this.backend.behaviour = (body) => {
-      const key = keyOf(body);
-      const first = !this.forwards.some((forward) => forward.key === key);
-      const status = first && refusedFirst(key) ? 503 : 200;
+      const key = forwardedKey(body);
+      const status = !this.seen.has(key) && refusedFirst(key) ? 503 : 200;
+      this.seen.add(key);
       this.forwards.push({ key, id: String(body.id), at: Date.now(), status });
       const fields = (body.fields ?? {}) as Record<string, string>;
       return body.msgType === 'text' && status === 200
@@ -104,14 +95,7 @@ export class ForwardLoad {
     check(
       unforwarded.length === 0,
       `every delivery answered 200 was forwarded and answered 2xx by the backend (${acknowledged.length} deliveries; ` +
-        `not: ${unforwarded.length}${
-          unforwarded.length
-            ? ` — ${unforwarded
-                .slice(0, 3)
-                .map((d) => d.key)
-                .join(', ')}`
-            : ''
-        })`,
+        `not: ${unforwarded.length}${examples(unforwarded.map((d) => d.key))})`,
     );
 
     const forged = this.backend.received.filter((received) => !received.signatureValid).length;
@@ -125,22 +109,19 @@ export class ForwardLoad {
     const again: { key: string; excused: boolean }[] = [];
     for (const [key, forwards] of byKey) {
       const firstOk = forwards.find((f) => f.status === 200);
-      for (const later of forwards.filter((f) => firstOk && f.at > firstOk.at)) {
-        again.push({ key, excused: nearFault(faults, firstOk!.at, FAULT_SLACK_MS) && later.id === firstOk!.id });
+      if (!firstOk) {
+        continue;
+      }
+      const nearOne = nearFault(faults, firstOk.at, FAULT_SLACK_MS);
+      for (const later of forwards.filter((f) => f.at > firstOk.at)) {
+        again.push({ key, excused: nearOne && later.id === firstOk.id });
       }
     }
     const unexcused = again.filter((a) => !a.excused);
     check(
       unexcused.length === 0,
       `forwarded once: none again after the backend's 2xx, but around a fault (${again.length} repeats; outside a fault ` +
-        `window: ${unexcused.length}${
-          unexcused.length
-            ? ` — ${unexcused
-                .slice(0, 3)
-                .map((a) => a.key)
-                .join(', ')}`
-            : ''
-        })`,
+        `window: ${unexcused.length}${examples(unexcused.map((a) => a.key))})`,
     );
 
     const refused = this.forwards.filter((f) => f.status !== 200).length;

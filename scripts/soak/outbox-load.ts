@@ -17,7 +17,17 @@ import type { Pool } from 'pg';
 import type { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { refuseMessagesTo, sentMessages } from 'test/fake-wechat/routes/message.routes';
 import { ADMIN_KEY } from 'test/support/create-test-app';
-import { Check, drainQueue, FaultLog, nearFault, pick, sleep, SoakContext, WRITERS } from 'scripts/soak/types';
+import {
+  Check,
+  drainQueue,
+  examples,
+  FaultLog,
+  nearFault,
+  pick,
+  sleep,
+  SoakContext,
+  WRITERS,
+} from 'scripts/soak/types';
 
 const LOOPS = 2;
 /** Followers the emulator refuses every message to, and with what. */
@@ -269,21 +279,14 @@ export class OutboxLoad {
       wrongEnd.length === 0,
       `every queued message ended as it must: sent and accepted by WeChat, or failed with the refusal's errcode ` +
         `(${counted.sent} of ${expectedSent} sent; failed ${[...counted.failed].map(([e, n]) => `${e}×${n}`).join(' ') || 'none'}; ` +
-        `wrong: ${wrongEnd.length}${wrongEnd.length ? ` — ${wrongEnd.slice(0, 3).join('; ')}` : ''})`,
+        `wrong: ${wrongEnd.length}${examples(wrongEnd, '; ')})`,
     );
     const unexcused = repeats.filter((r) => !r.excused);
     check(
       unexcused.length === 0,
       `sent once: no send repeated after WeChat accepted it, but around a fault (${repeats.length} repeats: ` +
         `${repeats.filter((r) => r.copy).length} second copies of texts, ${repeats.filter((r) => !r.copy).length} template ` +
-        `re-sends absorbed by client_msg_id; outside a fault window: ${unexcused.length}${
-          unexcused.length
-            ? ` — ${unexcused
-                .slice(0, 3)
-                .map((r) => r.key)
-                .join(', ')}`
-            : ''
-        })`,
+        `re-sends absorbed by client_msg_id; outside a fault window: ${unexcused.length}${examples(unexcused.map((r) => r.key))})`,
     );
     const posts = this.messages.flatMap((m) => m.posts);
     const status = (s?: number) => posts.filter((p) => p.status === s).length;

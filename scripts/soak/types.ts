@@ -40,6 +40,10 @@ export interface SoakContext {
   log(line: string): void;
 }
 
+/** ` — ` and the first three of `items`, for a check's line; nothing when there are none. */
+export const examples = (items: string[], separator = ', '): string =>
+  items.length ? ` — ${items.slice(0, 3).join(separator)}` : '';
+
 /** Prints and records one invariant. */
 export type Check = (ok: boolean, line: string) => void;
 

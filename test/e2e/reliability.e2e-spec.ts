@@ -5,7 +5,7 @@ import { Pool } from 'pg';
 import { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { sentMessages } from 'test/fake-wechat/routes/message.routes';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
-import { TeamBackend } from 'test/fake-wechat/team-backend';
+import { forwardedKey, TeamBackend } from 'test/fake-wechat/team-backend';
 import { sendToWebhook, SendResult } from 'test/fake-wechat/webhook-sender';
 import { ADMIN_KEY, OA_APP, wiredEnv } from 'test/support/create-test-app';
 import { freePort } from 'test/support/free-port';
@@ -325,12 +325,13 @@ describe('Reliability (e2e)', () => {
 
       // Each message is forwarded once, the spooled ones by the replay; a text's reply, late by then, goes out as a
       // customer-service message.
-      const forwardKey = ({ body }: { body: Record<string, unknown> }) =>
-        body.msgId
-          ? `msg:${String(body.msgId)}`
-          : `event:${String(body.openid)}:${String(body.createTime)}:${String(body.event)}`;
       const forwarded = await waitFor(
-        () => Promise.resolve(backend.received.length >= expected.size ? backend.received.map(forwardKey) : undefined),
+        () =>
+          Promise.resolve(
+            backend.received.length >= expected.size
+              ? backend.received.map(({ body }) => forwardedKey(body))
+              : undefined,
+          ),
         10_000,
         'every message to be forwarded',
       );

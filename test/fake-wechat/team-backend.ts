@@ -12,6 +12,21 @@ export interface ReceivedForward {
   at: number;
 }
 
+/**
+ * The inbound record's key of a forwarded message (`msg:<MsgId>`, `event:<openid>:<CreateTime>:<Event>`, …), made from
+ * the forward's JSON as the service's dedupeKey makes it from the XML: what a backend would drop duplicates by if it
+ * had no `id`, and what tests match forwards to deliveries with.
+ */
+export function forwardedKey(body: Record<string, unknown>): string {
+  if (typeof body.msgId === 'string' && body.msgId) {
+    return `msg:${body.msgId}`;
+  }
+  if (typeof body.event === 'string') {
+    return `event:${String(body.openid)}:${String(body.createTime)}:${body.event}`;
+  }
+  return `other:${String(body.openid)}:${String(body.createTime)}:${String(body.msgType)}`;
+}
+
 /** How the backend answers one forward: an HTTP status, a body, and how long it takes. */
 export interface BackendAnswer {
   status?: number;
