@@ -2,6 +2,7 @@ import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { serviceArgv } from 'test/support/service-process';
 
 export { freePort } from 'test/support/free-port';
 
@@ -86,19 +87,15 @@ export async function spawnAndWait(
  */
 export const UNREACHED_RATE_LIMIT = { RATE_LIMIT_PER_MINUTE: '1000000000' };
 
-/** `node dist/main.js` with `env`; run `npx nest build` first. */
+/** The built service with `env`, as `npm start` runs it; run `npx nest build` first. */
 export function startService(
   env: Record<string, string | undefined>,
   port: number,
   cpu?: string,
 ): Promise<RunningProcess> {
-  return spawnAndWait(
-    process.execPath,
-    [join(ROOT, 'dist', 'main.js')],
-    { ...UNREACHED_RATE_LIMIT, ...env, PORT: String(port) },
-    port,
-    { cpu },
-  );
+  return spawnAndWait(process.execPath, serviceArgv(), { ...UNREACHED_RATE_LIMIT, ...env, PORT: String(port) }, port, {
+    cpu,
+  });
 }
 
 /** The WeChat emulator in its own process, so the load generator does not share its event loop. */

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { DEMO_APPS, FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
 import { qrState } from 'test/fake-wechat/routes/qrcode.routes';
 import { LATE_KEYWORD, TeamBackend } from 'test/fake-wechat/team-backend';
-import { buildService } from 'test/support/service-process';
+import { buildService, serviceArgv } from 'test/support/service-process';
 
 /**
  * `npm run sandbox`: the WeChat emulator plus the service wired to it with demo credentials, on the embedded
@@ -70,7 +69,7 @@ async function main(): Promise<void> {
   process.stdout.write('Building the service if needed...\n');
   buildService();
   const service = `http://localhost:${port}`;
-  const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'main.js')], {
+  const child = spawn(process.execPath, serviceArgv(), {
     env: {
       ...process.env,
       PORT: String(port),

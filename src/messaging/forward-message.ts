@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import type { InboundMessage } from 'src/wechat/messages/inbound-message';
 import type { NewsArticle, Reply } from 'src/wechat/messages/reply';
 
@@ -11,10 +11,10 @@ const NAMED_FIELDS = new Set(['ToUserName', 'FromUserName', 'CreateTime', 'MsgTy
  * key (the account's ToUserName and the message's dedupe key).
  */
 export function forwardId(toUserName: string, dedupeKey: string): string {
-  const hash = createHash('sha256').update(`${toUserName}\n${dedupeKey}`).digest();
-  hash[6] = (hash[6] & 0x0f) | 0x80;
-  hash[8] = (hash[8] & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
+  const digest = hash('sha256', `${toUserName}\n${dedupeKey}`, 'buffer');
+  digest[6] = (digest[6] & 0x0f) | 0x80;
+  digest[8] = (digest[8] & 0x3f) | 0x80;
+  const hex = digest.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

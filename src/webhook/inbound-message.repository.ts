@@ -102,15 +102,18 @@ const CLAIM_SQL = `
   SELECT to_user_name, dedupe_key, reply FROM written WHERE NOT inserted`;
 
 /**
- * Replies of many claimed messages in one statement. A row whose reply was set already keeps it; every row comes back
- * with the reply that stands.
+ * Replies of many claimed messages in one statement. A row whose reply was set already keeps it; only such rows come
+ * back, with the reply that stands (the usual batch returns nothing to parse, as a claim's).
  */
 const SETTLE_SQL = `
-  UPDATE wechat_inbound_messages m
-     SET reply = COALESCE(m.reply, t.reply), replied_at = COALESCE(m.replied_at, now())
-    FROM jsonb_to_recordset($1::jsonb) AS t(to_user_name text, dedupe_key text, reply text)
-   WHERE m.to_user_name = t.to_user_name AND m.dedupe_key = t.dedupe_key
-  RETURNING m.to_user_name, m.dedupe_key, m.reply`;
+  WITH settled AS (
+    UPDATE wechat_inbound_messages m
+       SET reply = COALESCE(m.reply, t.reply), replied_at = COALESCE(m.replied_at, now())
+      FROM jsonb_to_recordset($1::jsonb) AS t(to_user_name text, dedupe_key text, reply text)
+     WHERE m.to_user_name = t.to_user_name AND m.dedupe_key = t.dedupe_key
+    RETURNING m.to_user_name, m.dedupe_key, m.reply, t.reply AS given
+  )
+  SELECT to_user_name, dedupe_key, reply FROM settled WHERE reply IS DISTINCT FROM given`;
 
 /**
  * Inbound messages, recorded once: the primary key (to_user_name, dedupe_key) is where WeChat's retries meet. Claims

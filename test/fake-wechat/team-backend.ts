@@ -128,11 +128,13 @@ export class TeamBackend {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private async read(req: IncomingMessage): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) {
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
+  /** The request's body (events, not an async iterator: the bench's backend shares a core with the load). */
+  private read(req: IncomingMessage): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('error', reject);
+    });
   }
 }

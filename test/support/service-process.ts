@@ -1,7 +1,23 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
+
+/**
+ * What follows `node` in package.json's start script (`node <flags> dist/main.js`), the entry made absolute: the one
+ * place the service's runtime flags are written, so that these tests, the bench and the sandbox run the service as
+ * `npm start` does (the Dockerfile's CMD is checked against it).
+ */
+export function serviceArgv(): string[] {
+  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts
+    .start;
+  const [node, ...args] = start.trim().split(/\s+/);
+  if (node !== 'node' || args[args.length - 1] !== 'dist/main.js') {
+    throw new Error(`package.json's start script is not \`node [flags] dist/main.js\`: ${start}`);
+  }
+  return [...args.slice(0, -1), join(ROOT, 'dist', 'main.js')];
+}
 
 /** Builds dist/ when it is missing or stale, exactly as `npm start` does. */
 export function buildService(): void {
@@ -15,12 +31,12 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `node dist/main.js` as production does, with exactly `env` (plus PATH), and waits for it to listen. */
+/** Starts the built service as `npm start` does, with exactly `env` (plus PATH), and waits for it to listen. */
 export async function startServiceProcess(
   env: Record<string, string | undefined>,
   port: number,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, serviceArgv(), {
     cwd: ROOT,
     env: { PATH: process.env.PATH, PORT: String(port), ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -52,12 +68,12 @@ export async function startServiceProcess(
   return { child, url, output: () => output, exited };
 }
 
-/** Runs `node dist/main.js` to completion (for start-up failures). */
+/** Runs the built service to completion (for start-up failures). */
 export function runServiceToExit(
   env: Record<string, string | undefined>,
 ): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+    const child = spawn(process.execPath, serviceArgv(), {
       cwd: ROOT,
       env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
