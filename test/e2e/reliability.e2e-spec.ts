@@ -338,17 +338,29 @@ describe('Reliability (e2e)', () => {
       expect(forwarded.sort()).toEqual([...expected].sort());
       expect(backend.received.every((forward) => forward.signatureValid)).toBe(true);
       const texts = sent.filter(({ key }) => key.startsWith('msg:1')).map((_, i) => `后端收到：during ${i}`);
+      const contentsTo = (openid: string) =>
+        sentMessages(fake, openid).map((message) => (message.body.text as { content: string } | undefined)?.content);
       const lateReplies = await waitFor(
         () => {
-          const contents = sentMessages(fake, 'o-out-2').map(
-            (message) => (message.body.text as { content: string } | undefined)?.content,
-          );
+          const contents = contentsTo('o-out-2').filter((content) => content?.startsWith('后端收到：'));
           return Promise.resolve(contents.length >= texts.length ? contents : undefined);
         },
         15_000,
         "the backend's replies as customer-service messages",
       );
       expect(lateReplies.sort()).toEqual(texts.sort());
+      // The other steps' replies are late as well: each spooled subscribe's welcome text, once, the same way.
+      const subscribes = followers.map(
+        (follower) =>
+          sent.filter(({ key }) => key.startsWith(`event:${follower}:`) && key.endsWith(':subscribe')).length,
+      );
+      const welcomed = () => followers.map((follower) => contentsTo(follower).filter((c) => c === WELCOME).length);
+      await waitFor(
+        () => Promise.resolve(welcomed().reduce((a, b) => a + b) >= subscribes.reduce((a, b) => a + b) || undefined),
+        15_000,
+        'the welcome texts as customer-service messages',
+      );
+      expect(welcomed()).toEqual(subscribes);
       console.log(
         `outage 12 s: ${sent.length - 1} deliveries answered in ≤ ${Math.max(...sent.map(({ result }) => result.attempts[0].ms))} ms, ` +
           `all recorded once ${replayedIn} ms after the database returned, each forwarded once`,

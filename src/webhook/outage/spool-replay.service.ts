@@ -17,10 +17,12 @@ const ORPHAN_SCAN_MS = 30_000;
 /**
  * Replays the spool (WebhookSpool) into PostgreSQL once it answers again, oldest delivery first, each exactly as a
  * delivery would have recorded it: the dedupe key decides "once" (a message recorded before the outage, or by a
- * retry on another instance, is left as it is). WeChat was answered `success`, so that is the reply recorded; the
- * state-changing steps run (claimed, or taken over once the claim's lease ran out, like a late retry) past their
- * deadline: a forward to the team's backend is made, and its reply goes out as a customer-service message; the other
- * steps' replies are dropped. A segment is removed only when every delivery in it is recorded.
+ * retry on another instance, is left as it is). WeChat was answered `success`, so that is the reply recorded. The
+ * steps run past their deadline — for a message this replay recorded, or took over once the claim's lease ran out
+ * (like a late retry) — so whatever they answer is late: a rule's answer or the welcome text is handed to the late
+ * replies (a customer-service message, as for any delivery that missed its deadline), and a forward to the team's
+ * backend is made, whose reply goes out the same way. A segment is removed only when every delivery in it is
+ * recorded.
  */
 @Injectable()
 export class SpoolReplayService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -94,8 +96,15 @@ export class SpoolReplayService implements OnApplicationBootstrap, OnApplication
     const message = parseInbound(delivery.fields as unknown as XmlNode);
     const record = inboundRecord(message, delivery.encrypted);
     const context = this.contextOf(delivery);
-    if (!context || !this.pipeline.changesState(message, context)) {
+    if (!context) {
       await this.messages.claim(record, SUCCESS);
+      return true;
+    }
+    if (!this.pipeline.changesState(message, context)) {
+      // Recorded first, so that a message a retry recorded (and answered) meanwhile is not answered again.
+      if ((await this.messages.claim(record, SUCCESS)).claimed) {
+        await this.runSteps(delivery, message, context);
+      }
       return true;
     }
     const claim = await this.messages.claim(record);
@@ -131,9 +140,13 @@ export class SpoolReplayService implements OnApplicationBootstrap, OnApplication
     }
   }
 
+  /** Runs the delivery's steps; their reply, late by now, goes to the late replies. */
   private async runSteps(delivery: SpooledDelivery, message: InboundMessage, context: WebhookContext): Promise<void> {
     try {
-      await this.pipeline.run(message, context);
+      const reply = await this.pipeline.run(message, context);
+      if (reply) {
+        await this.pipeline.deliverLate(reply, message, context);
+      }
     } catch (error) {
       if (isDatabaseDownError(error)) {
         // The claim is ours for its lease; the next round takes it over and runs the steps again.
