@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { OfficialAccount } from 'src/accounts/account';
 import type { AccountRegistry } from 'src/accounts/account.registry';
 import type { WebhookPipeline } from 'src/webhook/handlers/webhook-pipeline';
@@ -59,6 +60,10 @@ function replayOf(claim: ClaimResult) {
 }
 
 describe(SpoolReplayService.name, () => {
+  // Each replayed segment is logged as a warning; the tests look at what was replayed instead.
+  beforeEach(() => jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined));
+  afterEach(() => jest.restoreAllMocks());
+
   it("should record a spooled message as answered `success` and send a rule's answer to it as a late reply", async () => {
     const { service, messages, pipeline, removed } = replayOf({ claimed: true, reply: 'success' });
     await service.tick();
