@@ -88,7 +88,12 @@ export class ForwardLoad {
 
     const byKey = new Map<string, Forward[]>();
     for (const forward of this.forwards) {
-      byKey.set(forward.key, [...(byKey.get(forward.key) ?? []), forward]);
+      const forwards = byKey.get(forward.key);
+      if (forwards) {
+        forwards.push(forward);
+      } else {
+        byKey.set(forward.key, [forward]);
+      }
     }
     const acknowledged = deliveries.filter((d) => d.tries.some((t) => t.status === 200));
     const unforwarded = acknowledged.filter((d) => !byKey.get(d.key)?.some((f) => f.status === 200));
