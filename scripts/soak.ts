@@ -14,6 +14,7 @@ import { FakeWeChat } from 'test/fake-wechat/fake-wechat.server';
 import { prepareLoginCode } from 'test/fake-wechat/routes/mini-program.routes';
 import { ADMIN_KEY, MP_APP, OA_APP, wiredEnv } from 'test/support/create-test-app';
 import { freePort } from 'test/support/free-port';
+import { RECORDED_REPLIES } from 'test/support/recorded-replies';
 import { createOwnCluster } from 'test/support/own-cluster';
 import { buildService, ServiceProcess, startServiceProcess } from 'test/support/service-process';
 import { wechatMessages, WeChatSigner } from 'test/support/wechat-signer';
@@ -393,7 +394,7 @@ async function main(): Promise<number> {
     };
     const rows = (
       await pool.query<{ dedupe_key: string; reply: string | null }>(
-        'SELECT dedupe_key, reply FROM wechat_inbound_messages WHERE to_user_name = $1',
+        `SELECT dedupe_key, reply FROM ${RECORDED_REPLIES} WHERE to_user_name = $1`,
         [TO],
       )
     ).rows;

@@ -78,12 +78,17 @@ function otherFields(fields: Record<string, string>): Record<string, string> {
   return other;
 }
 
+/** The settled reply of the message `alias` names (its to_user_name and dedupe_key), or null: a lookup by key. */
+const SETTLED_REPLY = (alias: string): string =>
+  `(SELECT r.reply FROM wechat_inbound_replies r
+     WHERE r.to_user_name = ${alias}.to_user_name AND r.dedupe_key = ${alias}.dedupe_key)`;
+
 /**
  * Records many messages in one statement (one commit): each row inserted, or the existing row of its key left as it
  * is. The batch travels as one JSON array (cheaper to encode than ten typed arrays). Only the rows that were already
- * there come back (a retry's: `xmax = 0` tells a new row), so the usual batch returns nothing to parse. `DO UPDATE`
- * (a no-op) rather than `DO NOTHING`: it waits for and locks a row another instance is inserting at the same moment,
- * and returns it.
+ * there come back (a retry's: `xmax = 0` tells a new row), with the reply recorded so far — in the row, or settled
+ * into `wechat_inbound_replies` — so the usual batch returns nothing to parse. `DO UPDATE` (a no-op) rather than `DO
+ * NOTHING`: it waits for and locks a row another instance is inserting at the same moment, and returns it.
  */
 const CLAIM_SQL = `
   WITH written AS (
@@ -99,21 +104,26 @@ const CLAIM_SQL = `
     ON CONFLICT ON CONSTRAINT "PK_wechat_inbound_messages" DO UPDATE SET dedupe_key = m.dedupe_key
     RETURNING m.to_user_name, m.dedupe_key, m.reply, (m.xmax = 0) AS inserted
   )
-  SELECT to_user_name, dedupe_key, reply FROM written WHERE NOT inserted`;
+  SELECT w.to_user_name, w.dedupe_key, COALESCE(w.reply, ${SETTLED_REPLY('w')}) AS reply FROM written w WHERE NOT inserted`;
 
 /**
- * Replies of many claimed messages in one statement. A row whose reply was set already keeps it; only such rows come
- * back, with the reply that stands (the usual batch returns nothing to parse, as a claim's).
+ * Replies of many claimed messages in one statement: an INSERT, never an UPDATE of the message's row (see
+ * InboundReplies1764330000000 for what that saves). A message replied already keeps its reply: its key is not
+ * returned, and `STANDING_SQL` reads the reply that stands. No join, so a prepared plan cannot go stale as the table
+ * grows.
  */
 const SETTLE_SQL = `
-  WITH settled AS (
-    UPDATE wechat_inbound_messages m
-       SET reply = COALESCE(m.reply, t.reply), replied_at = COALESCE(m.replied_at, now())
-      FROM jsonb_to_recordset($1::jsonb) AS t(to_user_name text, dedupe_key text, reply text)
-     WHERE m.to_user_name = t.to_user_name AND m.dedupe_key = t.dedupe_key
-    RETURNING m.to_user_name, m.dedupe_key, m.reply, t.reply AS given
-  )
-  SELECT to_user_name, dedupe_key, reply FROM settled WHERE reply IS DISTINCT FROM given`;
+  INSERT INTO wechat_inbound_replies AS r (to_user_name, dedupe_key, reply)
+  SELECT t.to_user_name, t.dedupe_key, t.reply
+    FROM jsonb_to_recordset($1::jsonb) AS t(to_user_name text, dedupe_key text, reply text)
+  ON CONFLICT ON CONSTRAINT "PK_wechat_inbound_replies" DO NOTHING
+  RETURNING r.to_user_name, r.dedupe_key`;
+
+/** The replies that stand for keys a settle found replied already (rare: a takeover's settle, or a late one). */
+const STANDING_SQL = `
+  SELECT t.to_user_name, t.dedupe_key, COALESCE(m.reply, ${SETTLED_REPLY('t')}) AS reply
+    FROM jsonb_to_recordset($1::jsonb) AS t(to_user_name text, dedupe_key text)
+    LEFT JOIN wechat_inbound_messages m ON m.to_user_name = t.to_user_name AND m.dedupe_key = t.dedupe_key`;
 
 /**
  * Inbound messages, recorded once: the primary key (to_user_name, dedupe_key) is where WeChat's retries meet. Claims
@@ -190,10 +200,17 @@ export class InboundMessageRepository {
       dedupe_key: record.dedupeKey,
       reply,
     }));
-    // Planned on each run, not prepared: a generic plan made while the table is small keeps its sequential scan
-    // after the table has grown (until an ANALYZE), and this statement joins on the table.
-    const standing = await this.sql.rows<KeyedReply>(SETTLE_SQL, [JSON.stringify(keyed)]);
-    const byKey = new Map(standing.map((row) => [rowKey(row), row.reply]));
+    const written = await this.sql.prepared<KeyedReply>('webhook_settle', SETTLE_SQL, [JSON.stringify(keyed)]);
+    const byKey = new Map<string, string | null>();
+    if (written.length < keyed.length) {
+      const settled = new Set(written.map(rowKey));
+      const replied = keyed
+        .filter((row) => !settled.has(rowKey(row)))
+        .map(({ to_user_name, dedupe_key }) => ({ to_user_name, dedupe_key }));
+      for (const row of await this.sql.rows<KeyedReply>(STANDING_SQL, [JSON.stringify(replied)])) {
+        byKey.set(rowKey(row), row.reply);
+      }
+    }
     return items.map((item) => {
       const key = keyOf(item.record);
       return byKey.get(key) ?? unique.get(key)!.reply;
@@ -204,20 +221,23 @@ export class InboundMessageRepository {
    * Takes over a claim whose lease has run out (its delivery is past its deadline without a reply), or reads the reply
    * so far. One conditional UPDATE: of deliveries trying at once, on any instances, the row lock lets exactly one
    * through; the others re-check the condition against the new lease and find it held. A row claimed before leases
-   * existed (`lease_until` null) counts as run out.
+   * existed (`lease_until` null) counts as run out. A settle does not lock the message's row, so one committing in
+   * the same instant as a takeover can be missed by it; the takeover then works the reply out again, and the settle
+   * that came first stands (as for a takeover just before a late settle).
    */
   async takeOver(record: InboundRecord): Promise<TakeOverResult> {
     const rows = await this.sql.prepared<{ taken: boolean; reply: string | null }>(
       'webhook_take_over',
       `WITH taken AS (
-         UPDATE wechat_inbound_messages SET lease_until = now() + interval '${CLAIM_LEASE_MS} milliseconds'
+         UPDATE wechat_inbound_messages m SET lease_until = now() + interval '${CLAIM_LEASE_MS} milliseconds'
           WHERE to_user_name = $1 AND dedupe_key = $2 AND reply IS NULL
             AND (lease_until IS NULL OR lease_until <= now())
+            AND ${SETTLED_REPLY('m')} IS NULL
          RETURNING reply
        )
        SELECT true AS taken, NULL::text AS reply FROM taken
        UNION ALL
-       SELECT false AS taken, reply FROM wechat_inbound_messages
+       SELECT false AS taken, COALESCE(m.reply, ${SETTLED_REPLY('m')}) AS reply FROM wechat_inbound_messages m
         WHERE to_user_name = $1 AND dedupe_key = $2 AND NOT EXISTS (SELECT 1 FROM taken)`,
       [record.toUserName, record.dedupeKey],
     );

@@ -196,10 +196,13 @@ describe('Forwarding to the team backend (e2e)', () => {
     expect(replyText(first.text)).toBe(`收到 ${id}`);
     // What a delivery that died after the backend's 2xx, before its reply was recorded, leaves behind.
     await h.query(
-      `UPDATE wechat_inbound_messages SET reply = NULL, replied_at = NULL, lease_until = now() - interval '1 second'
+      `UPDATE wechat_inbound_messages SET lease_until = now() - interval '1 second'
         WHERE to_user_name = 'gh_fwd_window' AND dedupe_key = $1`,
       [`msg:${msgId}`],
     );
+    await h.query(`DELETE FROM wechat_inbound_replies WHERE to_user_name = 'gh_fwd_window' AND dedupe_key = $1`, [
+      `msg:${msgId}`,
+    ]);
     const taken = await deliver(signed, second);
     expect(replyText(taken.text)).toBe(`收到 ${id}`);
     expect(forwardsFrom(from).map((forward) => forward.body.id)).toEqual([id, id]);

@@ -99,4 +99,29 @@ describe('Migrations (PostgreSQL)', () => {
     await revertThrough('WechatAccounts1764000000000');
     expect(await dataSource.query(`SELECT keyword FROM wechat_auto_reply_rules`)).toEqual([{ keyword: 'hi' }]);
   });
+
+  it('should move settled replies back into their messages when the replies table is reverted', async () => {
+    await dataSource.runMigrations({ transaction: 'each' });
+    await dataSource.query(
+      `INSERT INTO wechat_inbound_messages (to_user_name, dedupe_key, from_user_name, msg_type, wechat_create_time,
+         fields, reply)
+       VALUES ('gh_a', 'msg:claimed', 'o-user', 'text', 1, '{}', NULL),
+              ('gh_a', 'msg:pending', 'o-user', 'text', 2, '{}', NULL),
+              ('gh_a', 'msg:inline', 'o-user', 'text', 3, '{}', 'success')`,
+    );
+    await dataSource.query(
+      `INSERT INTO wechat_inbound_replies (to_user_name, dedupe_key, reply) VALUES ('gh_a', 'msg:claimed', '<xml/>')`,
+    );
+    await revertThrough('InboundReplies1764330000000');
+    expect(
+      await dataSource.query(
+        `SELECT dedupe_key, reply, replied_at IS NOT NULL AS replied FROM wechat_inbound_messages ORDER BY dedupe_key`,
+      ),
+    ).toEqual([
+      { dedupe_key: 'msg:claimed', reply: '<xml/>', replied: true },
+      { dedupe_key: 'msg:inline', reply: 'success', replied: false },
+      { dedupe_key: 'msg:pending', reply: null, replied: false },
+    ]);
+    expect(await dataSource.query(`SELECT to_regclass('wechat_inbound_replies') AS t`)).toEqual([{ t: null }]);
+  });
 });

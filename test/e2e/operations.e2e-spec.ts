@@ -164,7 +164,7 @@ describe('Operations (e2e): metrics, rate limits, retention, key rotation', () =
   });
 
   describe('retention', () => {
-    it('should delete old webhook messages, expired sessions, states and QR attempts, sent messages and forwards in batches, and keep recent and unfinished ones', async () => {
+    it('should delete old webhook messages and their replies, expired sessions, states and QR attempts, sent messages and forwards in batches, and keep recent and unfinished ones', async () => {
       const app = await h.startInstance({ WEBHOOK_RETENTION_DAYS: '7' });
       try {
         await h.query('DELETE FROM wechat_inbound_messages');
@@ -180,6 +180,14 @@ describe('Operations (e2e): metrics, rate limits, retention, key rotation', () =
              (to_user_name, dedupe_key, from_user_name, msg_type, wechat_create_time, fields, received_at)
            VALUES ('gh_new', 'msg:1', 'o', 'text', 0, '{}', now() - interval '6 days'),
                   ('gh_new', 'msg:2', 'o', 'text', 0, '{}', now())`,
+        );
+        // Replies settled for claimed messages go with their messages.
+        await h.query('DELETE FROM wechat_inbound_replies');
+        await h.query(
+          `INSERT INTO wechat_inbound_replies (to_user_name, dedupe_key, reply, replied_at)
+           SELECT 'gh_old', 'msg:' || i, 'success', now() - interval '8 days' - i * interval '1 second'
+             FROM generate_series(1, 40) AS i
+           UNION ALL SELECT 'gh_new', 'msg:1', 'success', now() - interval '6 days'`,
         );
         const [user] = await h.query<{ id: string }>('INSERT INTO users DEFAULT VALUES RETURNING id');
         await h.query(
@@ -214,6 +222,7 @@ describe('Operations (e2e): metrics, rate limits, retention, key rotation', () =
         const deleted = await app.get(RetentionService).runOnce();
         expect(deleted).toMatchObject({
           'webhook messages': 12500,
+          'webhook replies': 40,
           'expired sessions': 1,
           'expired OAuth states': 1,
           'expired QR-login attempts': 1,
@@ -233,6 +242,9 @@ describe('Operations (e2e): metrics, rate limits, retention, key rotation', () =
           'SELECT to_user_name FROM wechat_inbound_messages ORDER BY dedupe_key',
         );
         expect(kept.map((row) => row.to_user_name)).toEqual(['gh_new', 'gh_new']);
+        expect(await h.query('SELECT to_user_name, dedupe_key FROM wechat_inbound_replies')).toEqual([
+          { to_user_name: 'gh_new', dedupe_key: 'msg:1' },
+        ]);
         expect(await h.query(`SELECT token_hash FROM sessions WHERE user_id = $1`, [user.id])).toEqual([
           { token_hash: 'live-1' },
         ]);
@@ -325,6 +337,10 @@ describe('Operations (e2e): metrics, rate limits, retention, key rotation', () =
           await plan(`SELECT ctid FROM wechat_inbound_messages
                        WHERE received_at < now() - make_interval(days => 30) LIMIT 10000`),
         ).toMatch(/Index.* on wechat_inbound_messages|IDX_wechat_inbound_messages_received_at/);
+        expect(
+          await plan(`SELECT ctid FROM wechat_inbound_replies
+                       WHERE replied_at < now() - make_interval(days => 30) LIMIT 10000`),
+        ).toMatch(/IDX_wechat_inbound_replies_replied_at/);
         expect(
           await plan(`SELECT ctid FROM wechat_follower_activity
                        WHERE last_at < now() - make_interval(days => 7) LIMIT 10000`),

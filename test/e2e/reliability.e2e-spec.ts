@@ -13,6 +13,7 @@ import { createOwnCluster, OwnCluster } from 'test/support/own-cluster';
 import { buildService, ServiceProcess, startServiceProcess } from 'test/support/service-process';
 import { createTestDatabase, TestDatabase } from 'test/support/test-database';
 import { wechatMessages, WeChatSigner } from 'test/support/wechat-signer';
+import { RECORDED_REPLIES } from 'test/support/recorded-replies';
 import { CLAIM_LEASE_MS } from 'src/webhook/inbound-message.repository';
 import { REPLY_DEADLINE_MS } from 'src/webhook/webhook.service';
 
@@ -119,7 +120,7 @@ describe('Reliability (e2e)', () => {
         async () =>
           (
             await pool.query<{ reply: string | null; lease_until: Date | null }>(
-              `SELECT reply, lease_until FROM wechat_inbound_messages WHERE to_user_name = 'gh_lease'`,
+              `SELECT reply, lease_until FROM ${RECORDED_REPLIES} WHERE to_user_name = 'gh_lease'`,
             )
           ).rows[0],
         4000,
@@ -152,7 +153,7 @@ describe('Reliability (e2e)', () => {
         [OA_APP.appid],
       );
       expect(identity.rows).toEqual([{ subscribed: true }]);
-      const rows = await pool.query(`SELECT reply FROM wechat_inbound_messages WHERE to_user_name = 'gh_lease'`);
+      const rows = await pool.query(`SELECT reply FROM ${RECORDED_REPLIES} WHERE to_user_name = 'gh_lease'`);
       expect(rows.rows).toEqual([{ reply }]);
       // A later retry gets the same reply from the record.
       expect(await (await postSigned(other.url, signed)).text()).toBe(reply);
@@ -195,7 +196,7 @@ describe('Reliability (e2e)', () => {
       await sleep(600);
       const taken = takeovers();
       expect(taken).toHaveLength(1);
-      const rows = await pool.query(`SELECT reply FROM wechat_inbound_messages WHERE to_user_name = 'gh_race'`);
+      const rows = await pool.query(`SELECT reply FROM ${RECORDED_REPLIES} WHERE to_user_name = 'gh_race'`);
       expect(rows.rows).toEqual([{ reply: 'success' }]);
     });
   });
@@ -301,7 +302,7 @@ describe('Reliability (e2e)', () => {
           try {
             const rows = (
               await pool.query<{ dedupe_key: string; reply: string | null }>(
-                `SELECT dedupe_key, reply FROM wechat_inbound_messages WHERE to_user_name = 'gh_out'`,
+                `SELECT dedupe_key, reply FROM ${RECORDED_REPLIES} WHERE to_user_name = 'gh_out'`,
               )
             ).rows;
             return rows.length >= expected.size && rows.every((row) => row.reply !== null) ? rows : undefined;

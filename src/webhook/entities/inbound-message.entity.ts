@@ -1,8 +1,8 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
- * One message or event from WeChat, recorded once with its reply: the primary key (official account, dedupe key) is
- * where WeChat's retries meet.
+ * One message or event from WeChat, recorded once (with its reply, or claimed and replied later): the primary key
+ * (official account, dedupe key) is where WeChat's retries meet.
  */
 @Entity({ name: 'wechat_inbound_messages' })
 @Index('IDX_wechat_inbound_messages_received_at', ['receivedAt'])
@@ -42,7 +42,10 @@ export class InboundMessageEntity {
   @Column({ type: 'boolean', default: false })
   encrypted: boolean;
 
-  /** The plaintext reply XML, or `success`; null while the first delivery is still being handled. */
+  /**
+   * The plaintext reply XML, or `success`, of a message recorded with its reply. Null on a claimed message: its
+   * reply, once settled, is its row of `wechat_inbound_replies`.
+   */
   @Column({ type: 'text', nullable: true })
   reply: string | null;
 
