@@ -4,8 +4,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Replies settled after their message was claimed get a table of their own, written by INSERT: the claimed message's
  * row is no longer updated to carry its reply. That UPDATE was the costliest write of a state-changing delivery (a
  * forwarded message, a follow event): a new version of the whole row, rarely on the same page, so a new entry in
- * each of the table's indexes. Measured on PostgreSQL 15, batches of 32 claims and 32 settles: 84–113 µs of the
- * server's CPU a message, against 54–61 µs with the insert here. Messages recorded with their reply (nothing
+ * each of the table's indexes. Measured on PostgreSQL 15, batches of 32 claims and 32 settles: 83–113 µs of the
+ * server's CPU a message, against 54–66 µs with the insert here. Messages recorded with their reply (nothing
  * changes state, so the reply is worked out first) keep it in `wechat_inbound_messages.reply`, in one row as before.
  * Down moves the replies back into their messages' rows.
  */
