@@ -62,7 +62,7 @@ interface KeyedReply {
 }
 
 const keyOf = (record: InboundRecord): string => `${record.toUserName}\n${record.dedupeKey}`;
-const rowKey = (row: KeyedReply): string => `${row.to_user_name}\n${row.dedupe_key}`;
+const rowKey = (row: Omit<KeyedReply, 'reply'>): string => `${row.to_user_name}\n${row.dedupe_key}`;
 
 /** The message's fields that have columns of their own: not stored twice. */
 const FIELDS_IN_COLUMNS = new Set(['ToUserName', 'FromUserName', 'CreateTime', 'MsgType', 'Event', 'MsgId']);
@@ -200,7 +200,9 @@ export class InboundMessageRepository {
       dedupe_key: record.dedupeKey,
       reply,
     }));
-    const written = await this.sql.prepared<KeyedReply>('webhook_settle', SETTLE_SQL, [JSON.stringify(keyed)]);
+    const written = await this.sql.prepared<Omit<KeyedReply, 'reply'>>('webhook_settle', SETTLE_SQL, [
+      JSON.stringify(keyed),
+    ]);
     const byKey = new Map<string, string | null>();
     if (written.length < keyed.length) {
       const settled = new Set(written.map(rowKey));
