@@ -1,8 +1,7 @@
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from 'src/database/database.options';
 import { Sql } from 'src/database/sql';
 import { InboundMessageRepository, InboundRecord } from 'src/webhook/inbound-message.repository';
-import { createTestDatabase, TestDatabase } from 'test/support/test-database';
+import { connectDataSource, createTestDatabase, TestDatabase } from 'test/support/test-database';
 
 /**
  * The record of inbound messages on PostgreSQL, where a reply is either recorded with its message or settled later
@@ -36,10 +35,7 @@ describe('InboundMessageRepository (PostgreSQL)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    dataSource = await new DataSource({
-      ...buildDataSourceOptions({ url: db.url, pgliteDir: '' }),
-      logging: false,
-    }).initialize();
+    dataSource = await connectDataSource(db);
     await dataSource.runMigrations({ transaction: 'each' });
     sut = new InboundMessageRepository(new Sql(dataSource));
   });

@@ -1,6 +1,5 @@
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from 'src/database/database.options';
-import { createTestDatabase, TestDatabase } from 'test/support/test-database';
+import { connectDataSource, createTestDatabase, TestDatabase } from 'test/support/test-database';
 
 /** The migrations on real PostgreSQL: every one reverts, and the ones that reshape a table keep its rows. */
 describe('Migrations (PostgreSQL)', () => {
@@ -28,10 +27,7 @@ describe('Migrations (PostgreSQL)', () => {
 
   beforeEach(async () => {
     db = await createTestDatabase();
-    dataSource = await new DataSource({
-      ...buildDataSourceOptions({ url: db.url, pgliteDir: '' }),
-      logging: false,
-    }).initialize();
+    dataSource = await connectDataSource(db);
   });
 
   afterEach(async () => {

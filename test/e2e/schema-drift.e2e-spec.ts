@@ -1,6 +1,5 @@
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from 'src/database/database.options';
-import { createTestDatabase, TestDatabase } from 'test/support/test-database';
+import { connectDataSource, createTestDatabase, TestDatabase } from 'test/support/test-database';
 
 /**
  * The entities document the schema next to the repositories and are what `npm run migration:generate` diffs against,
@@ -12,9 +11,6 @@ describe('Schema drift (entities against migrations, PostgreSQL)', () => {
   let entityDb: TestDatabase;
   let migrated: DataSource;
   let fromEntities: DataSource;
-
-  const connect = (db: TestDatabase): Promise<DataSource> =>
-    new DataSource({ ...buildDataSourceOptions({ url: db.url, pgliteDir: '' }), logging: false }).initialize();
 
   const tablesOf = (dataSource: DataSource): string[] =>
     dataSource.entityMetadatas.map((metadata) => metadata.tableName).sort();
@@ -61,7 +57,7 @@ describe('Schema drift (entities against migrations, PostgreSQL)', () => {
 
   beforeAll(async () => {
     [migratedDb, entityDb] = await Promise.all([createTestDatabase(), createTestDatabase()]);
-    [migrated, fromEntities] = await Promise.all([connect(migratedDb), connect(entityDb)]);
+    [migrated, fromEntities] = await Promise.all([connectDataSource(migratedDb), connectDataSource(entityDb)]);
     await migrated.runMigrations({ transaction: 'each' });
     await fromEntities.synchronize();
   });

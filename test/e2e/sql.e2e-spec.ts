@@ -4,7 +4,7 @@ import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from 'src/database/database.options';
 import { DRIVER_VERSIONS, Sql } from 'src/database/sql';
-import { createTestDatabase, TestDatabase } from 'test/support/test-database';
+import { connectDataSource, createTestDatabase, TestDatabase } from 'test/support/test-database';
 
 /** `Sql` reaches into TypeORM's driver; these pin what it relies on, on both databases the service runs on. */
 describe(Sql.name, () => {
@@ -27,10 +27,7 @@ describe(Sql.name, () => {
 
     beforeAll(async () => {
       db = await createTestDatabase();
-      dataSource = await new DataSource({
-        ...buildDataSourceOptions({ url: db.url, pgliteDir: '' }),
-        logging: false,
-      }).initialize();
+      dataSource = await connectDataSource(db);
       sut = new Sql(dataSource);
       await sut.rows('CREATE TABLE sql_probe (n integer NOT NULL)');
     });

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from 'src/database/database.options';
 import { Client } from 'pg';
 
 /** The server tests make their databases on: DATABASE_URL when set, else the local PostgreSQL of these machines. */
@@ -42,4 +44,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       }
     },
   };
+}
+
+/**
+ * A TypeORM DataSource on `db` as the service configures one (its entities and migrations, none run yet), without its
+ * query log: for tests of the schema and of repositories below the application.
+ */
+export function connectDataSource(db: TestDatabase): Promise<DataSource> {
+  return new DataSource({ ...buildDataSourceOptions({ url: db.url, pgliteDir: '' }), logging: false }).initialize();
 }
