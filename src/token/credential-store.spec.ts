@@ -173,6 +173,17 @@ describe(CredentialStore.name, () => {
     expect(fetches).toBe(0);
   });
 
+  it('should keep the last value read for an outage even when a resync came while it was being read', async () => {
+    // The feed resyncs (every 30 s, or on reconnecting) in the middle of the only read before the outage.
+    const read = get();
+    feed.resyncs.forEach((resync) => resync());
+    expect(await read).toBe('token-x');
+    feed.connected = false;
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    jest.spyOn(repository, 'find').mockRejectedValue(down);
+    expect(await get()).toBe('token-x');
+  });
+
   it('should not serve the memory copy when the row read fails for another reason than the database being down', async () => {
     await get();
     feed.connected = false;

@@ -38,6 +38,12 @@ export interface GetOptions {
   notHash?: string;
 }
 
+/** When a read began: the resyncs so far (`epoch`) and the drops of its key (`drops`). */
+interface Generation {
+  epoch: number;
+  drops: number;
+}
+
 /** Refresh a margin before expiry: five minutes (WeChat issues the next token then), at most half the lifetime. */
 export function refreshMarginSeconds(expiresIn: number): number {
   return Math.min(300, Math.floor(expiresIn / 2));
@@ -246,11 +252,19 @@ export class CredentialStore implements OnModuleInit {
     };
   }
 
-  /** Keeps `credential` in memory unless its key was dropped since `generation` for another value. */
-  private install(key: string, credential: Credential, generation: number): void {
-    if (this.generation(key) === generation || this.announced.get(key) === credential.hash) {
-      this.memory.set(key, credential);
+  /**
+   * Keeps `credential`, read when the key's generation was `seen`, unless the key was dropped since for another value:
+   * in memory, and as the last value known for an outage. A resync meanwhile (every key's copy dropped, as a
+   * notification may have been missed) keeps it out of memory, but not out of `lastKnown`, which resyncs keep.
+   */
+  private install(key: string, credential: Credential, seen: Generation): void {
+    const now = this.generation(key);
+    const announced = this.announced.get(key) === credential.hash;
+    if (announced || now.drops === seen.drops) {
       this.lastKnown.set(key, credential);
+      if (announced || now.epoch === seen.epoch) {
+        this.memory.set(key, credential);
+      }
     }
   }
 
@@ -277,7 +291,7 @@ export class CredentialStore implements OnModuleInit {
     this.epoch += 1;
   }
 
-  private generation(key: string): number {
-    return this.epoch + (this.generations.get(key) ?? 0);
+  private generation(key: string): Generation {
+    return { epoch: this.epoch, drops: this.generations.get(key) ?? 0 };
   }
 }
