@@ -54,7 +54,10 @@ export interface TakeOverResult {
   reply: string | null;
 }
 
-/** A recorded message's key and reply: of a claim, the row that was there before the batch (a retry's). */
+/**
+ * A recorded message's key and reply: of a claim, the row that was there before the batch (a retry's); of a settle,
+ * the reply that stands.
+ */
 interface KeyedReply {
   to_user_name: string;
   dedupe_key: string;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from 'src/database/database.options';
-import { Client } from 'pg';
 
 /** The server tests make their databases on: DATABASE_URL when set, else the local PostgreSQL of these machines. */
 export function adminDatabaseUrl(): string {
