@@ -1,5 +1,6 @@
 import type autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import {
@@ -7,7 +8,10 @@ import {
   freePort,
   load,
   LoadResult,
+  median,
   medianOf,
+  postgresCpuSeconds,
+  processCpuSeconds,
   ROOT,
   RunningProcess,
   spawnAndWait,
@@ -227,20 +231,24 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
       label: string,
       reference?: { url: string; label: string },
       connections = CONNECTIONS,
+      cpu?: CpuSource[],
     ) => {
       const floorRuns: LoadResult[] = [];
       const serviceRuns: LoadResult[] = [];
       const referenceRuns: LoadResult[] = [];
+      const floorCpu: number[][] = [];
+      const serviceCpu: number[][] = [];
       await webhookLoad(url, text, connections);
       if (reference) {
         await webhookLoad(reference.url, text, connections);
       }
+      const floorSources = [{ label: 'the floor', seconds: () => processCpuSeconds(floor.pid) }, LOAD_GENERATOR];
       for (let i = 0; i < RUNS; i += 1) {
-        floorRuns.push(await webhookLoad(floor.url, '你好', connections));
+        floorRuns.push(await withCpu(() => webhookLoad(floor.url, '你好', connections), floorSources, floorCpu));
         if (reference) {
           referenceRuns.push(await webhookLoad(reference.url, text, connections));
         }
-        serviceRuns.push(await webhookLoad(url, text, connections));
+        serviceRuns.push(await withCpu(() => webhookLoad(url, text, connections), cpu ?? [], serviceCpu));
       }
       const f = medianOf(floorRuns);
       const s = medianOf(serviceRuns);
@@ -253,6 +261,9 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
         lines.push(
           `  ${reference.label}: ${fmt(r)} → ${(r.rps / f.rps).toFixed(2)}× the floor; the service ${(s.rps / r.rps).toFixed(2)}× it (runs ${ratios(referenceRuns)})`,
         );
+      }
+      if (cpu) {
+        lines.push(cpuLine(cpu, serviceCpu, floorSources, floorCpu, f.rps));
       }
     };
     await measure(off.url, '你好', 'forwarding off');
@@ -283,7 +294,13 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
     await check(on.url, '转发', 'forwarding on');
     await check(forwardFloor.url, '转发', 'forwarding floor');
     const forwardingFloor = { url: forwardFloor.url, label: 'forwarding floor (the floor + the POST, no database)' };
-    await measure(on.url, '转发', 'forwarding on (backend ~1 ms)', forwardingFloor);
+    const forwardingCpu: CpuSource[] = [
+      { label: 'the service', seconds: () => processCpuSeconds(on.pid) },
+      { label: 'PostgreSQL', seconds: postgresCpuSeconds },
+      { label: 'the team backend', seconds: () => processCpuSeconds(backend.pid) },
+      LOAD_GENERATOR,
+    ];
+    await measure(on.url, '转发', 'forwarding on (backend ~1 ms)', forwardingFloor, CONNECTIONS, forwardingCpu);
     // At 50 connections a forwarding delivery's ~8 ms (two statements and the backend's round trip) caps it at about
     // 50 ÷ 8 ms whatever the CPU; with more connections each of the three is measured busy.
     await measure(
@@ -292,6 +309,7 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
       `forwarding on, ${SATURATION_CONNECTIONS} connections`,
       forwardingFloor,
       SATURATION_CONNECTIONS,
+      forwardingCpu,
     );
   } finally {
     for (const running of processes.reverse()) {
@@ -299,4 +317,57 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
     }
   }
   return lines;
+}
+
+/** A process (or group of processes) whose CPU a load run is charged with. */
+interface CpuSource {
+  label: string;
+  /** CPU seconds used so far. */
+  seconds: () => number;
+}
+
+/** This script's own process: autocannon runs in it, so its CPU is the load generator's. */
+const LOAD_GENERATOR: CpuSource = {
+  label: 'the load generator',
+  seconds: () => {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1e6;
+  },
+};
+
+/** Runs `run`, and pushes onto `into` each source's CPU µs per request answered in it. */
+async function withCpu(run: () => Promise<LoadResult>, sources: CpuSource[], into: number[][]): Promise<LoadResult> {
+  const before = sources.map((source) => source.seconds());
+  const result = await run();
+  into.push(sources.map((source, i) => ((source.seconds() - before[i]) * 1e6) / Math.max(1, result.requests)));
+  return result;
+}
+
+/**
+ * Each process's CPU per request (medians of the runs), the total for a forwarded delivery, and what that total
+ * allows on this machine's cores at best: every core busy all the time, against the floor's measured rate. The
+ * floor's own core is its bound; a forwarded delivery's four processes share the machine's.
+ */
+function cpuLine(
+  sources: CpuSource[],
+  runs: number[][],
+  floorSources: CpuSource[],
+  floorRuns: number[][],
+  floorRps: number,
+): string {
+  const medians = (of: number[][], count: number) =>
+    Array.from({ length: count }, (_, i) => median(of.map((run) => run[i])));
+  const us = medians(runs, sources.length);
+  const floorUs = medians(floorRuns, floorSources.length);
+  const total = us.reduce((sum, value) => sum + value, 0);
+  // The machine's cores, not this process's: it is pinned to one.
+  const cores = cpus().length;
+  const cap = (cores * 1e6) / total;
+  const each = (list: CpuSource[], values: number[]) =>
+    list.map((source, i) => `${source.label} ${Math.round(values[i])}`).join(', ');
+  return (
+    `  CPU per request (µs, medians): ${each(sources, us)}; ${Math.round(total)} in all. ` +
+    `The floor: ${each(floorSources, floorUs)}. ${cores} cores busy all the time would carry at most ` +
+    `${Math.round(cap)} forwarded deliveries/s, ${(cap / floorRps).toFixed(2)}× the floor`
+  );
 }

@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serviceArgv } from 'test/support/service-process';
 
@@ -22,6 +22,28 @@ export interface RunningProcess {
 export function processCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * CPU seconds used so far by every PostgreSQL server process on this machine (the postmaster, its backends and
+ * helpers): the database's share of a load, read off /proc as `processCpuSeconds` does. A process that exits between
+ * two readings takes its seconds with it, so a difference is a lower bound (autovacuum workers come and go).
+ */
+export function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) {
+      continue;
+    }
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') {
+        total += processCpuSeconds(Number(entry));
+      }
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return total;
 }
 
 /** Current and peak resident memory of a process, in MiB (Linux /proc). */
