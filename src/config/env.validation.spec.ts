@@ -1,5 +1,8 @@
+import { getMetadataStorage } from 'class-validator';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildConfiguration } from 'src/config/configuration';
-import { validate } from 'src/config/env.validation';
+import { EnvironmentVariables, validate } from 'src/config/env.validation';
 
 describe(validate.name, () => {
   it('should accept an empty environment and apply the contract defaults', () => {
@@ -80,5 +83,32 @@ describe(validate.name, () => {
     expect(() => validate({ DATA_ENCRYPTION_KEY: 'my-secret-value' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('my-secret-value') }),
     );
+  });
+});
+
+describe('the documented variables', () => {
+  /** Every variable EnvironmentVariables validates, but the test hooks (read only with NODE_ENV=test). */
+  const variables = [
+    ...new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
+        .map((metadata) => metadata.propertyName),
+    ),
+  ].filter((name) => !name.includes('_TEST_'));
+  const root = join(__dirname, '..', '..');
+
+  it('should read at least the contract’s core variables', () => {
+    expect(variables).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'WECHAT_OA_TOKEN', 'FORWARD_SECRET']));
+  });
+
+  it('should list every variable in .env.example', () => {
+    const example = readFileSync(join(root, '.env.example'), 'utf8');
+    const listed = new Set([...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]));
+    expect(variables.filter((name) => !listed.has(name))).toEqual([]);
+  });
+
+  it('should document every variable in the README', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    expect(variables.filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
   });
 });
