@@ -47,7 +47,9 @@ const tsEnv = { TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') };
  * steady rate below that. The webhook: text → passive reply in plaintext, forwarding off (a rule answers) and on (a
  * local backend answering in ~1 ms gives the reply), each against the bare node:http floor of the same run; forwarding
  * on also against the forwarding floor (the floor plus the POST to the same backend, no database), and all three
- * again at BENCH_SATURATION_CONNECTIONS (default 200) connections.
+ * again at BENCH_SATURATION_CONNECTIONS (default 200) connections. For forwarding on, the CPU per request of each
+ * process in the runs (the service, PostgreSQL, the team backend, the load generator; the forwarding floor's and the
+ * floor's), and the rate the machine's cores could carry at that cost.
  */
 export async function run(): Promise<void> {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-if-stale.js')], { cwd: ROOT, stdio: 'inherit' });
@@ -229,7 +231,7 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
       url: string,
       text: string,
       label: string,
-      reference?: { url: string; label: string },
+      reference?: { url: string; label: string; cpu?: CpuSource[] },
       connections = CONNECTIONS,
       cpu?: CpuSource[],
     ) => {
@@ -238,6 +240,7 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
       const referenceRuns: LoadResult[] = [];
       const floorCpu: number[][] = [];
       const serviceCpu: number[][] = [];
+      const referenceCpu: number[][] = [];
       await webhookLoad(url, text, connections);
       if (reference) {
         await webhookLoad(reference.url, text, connections);
@@ -246,7 +249,9 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
       for (let i = 0; i < RUNS; i += 1) {
         floorRuns.push(await withCpu(() => webhookLoad(floor.url, '你好', connections), floorSources, floorCpu));
         if (reference) {
-          referenceRuns.push(await webhookLoad(reference.url, text, connections));
+          referenceRuns.push(
+            await withCpu(() => webhookLoad(reference.url, text, connections), reference.cpu ?? [], referenceCpu),
+          );
         }
         serviceRuns.push(await withCpu(() => webhookLoad(url, text, connections), cpu ?? [], serviceCpu));
       }
@@ -263,7 +268,11 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
         );
       }
       if (cpu) {
-        lines.push(cpuLine(cpu, serviceCpu, floorSources, floorCpu, f.rps));
+        const groups = [{ sources: cpu, runs: serviceCpu }];
+        if (reference?.cpu) {
+          groups.push({ sources: reference.cpu, runs: referenceCpu });
+        }
+        lines.push(cpuLine([...groups, { sources: floorSources, runs: floorCpu }], f.rps));
       }
     };
     await measure(off.url, '你好', 'forwarding off');
@@ -293,16 +302,25 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
     // No rule matches this text: the backend's reply (after ~1 ms) is the passive reply.
     await check(on.url, '转发', 'forwarding on');
     await check(forwardFloor.url, '转发', 'forwarding floor');
-    const forwardingFloor = { url: forwardFloor.url, label: 'forwarding floor (the floor + the POST, no database)' };
+    const backendCpu: CpuSource = { label: 'the team backend', seconds: () => processCpuSeconds(backend.pid) };
     const forwardingCpu: CpuSource[] = [
       { label: 'the service', seconds: () => processCpuSeconds(on.pid) },
       { label: 'PostgreSQL', seconds: postgresCpuSeconds },
-      { label: 'the team backend', seconds: () => processCpuSeconds(backend.pid) },
+      backendCpu,
       LOAD_GENERATOR,
     ];
+    const forwardingFloor = {
+      url: forwardFloor.url,
+      label: 'forwarding floor (the floor + the POST, no database)',
+      cpu: [
+        { label: 'the forwarding floor', seconds: () => processCpuSeconds(forwardFloor.pid) },
+        backendCpu,
+        LOAD_GENERATOR,
+      ],
+    };
     await measure(on.url, '转发', 'forwarding on (backend ~1 ms)', forwardingFloor, CONNECTIONS, forwardingCpu);
-    // At 50 connections a forwarding delivery's ~8 ms (two statements and the backend's round trip) caps it at about
-    // 50 ÷ 8 ms whatever the CPU; with more connections each of the three is measured busy.
+    // At 50 connections each process wakes for fewer requests at a time (smaller batches, fewer events per wake-up),
+    // so every one of them spends more CPU per delivery; with more connections each of the three is measured busy.
     await measure(
       on.url,
       '转发',
@@ -344,30 +362,24 @@ async function withCpu(run: () => Promise<LoadResult>, sources: CpuSource[], int
 }
 
 /**
- * Each process's CPU per request (medians of the runs), the total for a forwarded delivery, and what that total
- * allows on this machine's cores at best: every core busy all the time, against the floor's measured rate. The
- * floor's own core is its bound; a forwarded delivery's four processes share the machine's.
+ * Each process's CPU per request (medians of the runs) in each group — the service's first, then what it is compared
+ * with — and what the first group's total allows on this machine's cores at best: every core busy all the time,
+ * against the floor's measured rate. The floor's own core is its bound; a forwarded delivery's four processes share
+ * the machine's.
  */
-function cpuLine(
-  sources: CpuSource[],
-  runs: number[][],
-  floorSources: CpuSource[],
-  floorRuns: number[][],
-  floorRps: number,
-): string {
-  const medians = (of: number[][], count: number) =>
-    Array.from({ length: count }, (_, i) => median(of.map((run) => run[i])));
-  const us = medians(runs, sources.length);
-  const floorUs = medians(floorRuns, floorSources.length);
-  const total = us.reduce((sum, value) => sum + value, 0);
+function cpuLine(groups: { sources: CpuSource[]; runs: number[][] }[], floorRps: number): string {
+  const described = groups.map(({ sources, runs }) => {
+    const us = sources.map((_, i) => median(runs.map((run) => run[i])));
+    const total = us.reduce((sum, value) => sum + value, 0);
+    const each = sources.map((source, i) => `${source.label} ${Math.round(us[i])}`).join(', ');
+    return { text: `${each}: ${Math.round(total)} in all`, total };
+  });
   // The machine's cores, not this process's: it is pinned to one.
   const cores = cpus().length;
-  const cap = (cores * 1e6) / total;
-  const each = (list: CpuSource[], values: number[]) =>
-    list.map((source, i) => `${source.label} ${Math.round(values[i])}`).join(', ');
+  const cap = (cores * 1e6) / described[0].total;
   return (
-    `  CPU per request (µs, medians): ${each(sources, us)}; ${Math.round(total)} in all. ` +
-    `The floor: ${each(floorSources, floorUs)}. ${cores} cores busy all the time would carry at most ` +
-    `${Math.round(cap)} forwarded deliveries/s, ${(cap / floorRps).toFixed(2)}× the floor`
+    `  CPU per request (µs, medians): ${described.map(({ text }) => text).join('; ')}. ` +
+    `${cores} cores busy all the time would carry at most ${Math.round(cap)} forwarded deliveries/s, ` +
+    `${(cap / floorRps).toFixed(2)}× the floor`
   );
 }
