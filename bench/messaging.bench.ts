@@ -272,7 +272,7 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
         if (reference?.cpu) {
           groups.push({ sources: reference.cpu, runs: referenceCpu });
         }
-        lines.push(cpuLine([...groups, { sources: floorSources, runs: floorCpu }], f.rps));
+        lines.push(cpuLine([...groups, { sources: floorSources, runs: floorCpu }], f.rps, s.rps));
       }
     };
     await measure(off.url, '你好', 'forwarding off');
@@ -364,10 +364,10 @@ async function withCpu(run: () => Promise<LoadResult>, sources: CpuSource[], int
 /**
  * Each process's CPU per request (medians of the runs) in each group — the service's first, then what it is compared
  * with — and what the first group's total allows on this machine's cores at best: every core busy all the time,
- * against the floor's measured rate. The floor's own core is its bound; a forwarded delivery's four processes share
- * the machine's.
+ * against the floor's measured rate, and how much of that rate the service reached. The floor's own core is its
+ * bound; a forwarded delivery's four processes share the machine's.
  */
-function cpuLine(groups: { sources: CpuSource[]; runs: number[][] }[], floorRps: number): string {
+function cpuLine(groups: { sources: CpuSource[]; runs: number[][] }[], floorRps: number, serviceRps: number): string {
   const described = groups.map(({ sources, runs }) => {
     const us = sources.map((_, i) => median(runs.map((run) => run[i])));
     const total = us.reduce((sum, value) => sum + value, 0);
@@ -380,6 +380,6 @@ function cpuLine(groups: { sources: CpuSource[]; runs: number[][] }[], floorRps:
   return (
     `  CPU per request (µs, medians): ${described.map(({ text }) => text).join('; ')}. ` +
     `${cores} cores busy all the time would carry at most ${Math.round(cap)} forwarded deliveries/s, ` +
-    `${(cap / floorRps).toFixed(2)}× the floor`
+    `${(cap / floorRps).toFixed(2)}× the floor; the service reached ${Math.round((100 * serviceRps) / cap)} % of that`
   );
 }
