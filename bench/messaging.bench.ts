@@ -4,6 +4,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import {
+  cpuPerRequest,
+  CpuSource,
   fmt,
   freePort,
   load,
@@ -11,7 +13,7 @@ import {
   median,
   medianOf,
   postgresCpuSeconds,
-  processCpuSeconds,
+  processCpu,
   ROOT,
   RunningProcess,
   spawnAndWait,
@@ -245,7 +247,7 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
       if (reference) {
         await webhookLoad(reference.url, text, connections);
       }
-      const floorSources = [{ label: 'the floor', seconds: () => processCpuSeconds(floor.pid) }, LOAD_GENERATOR];
+      const floorSources = [processCpu('the floor', floor.pid), LOAD_GENERATOR];
       for (let i = 0; i < RUNS; i += 1) {
         floorRuns.push(await withCpu(() => webhookLoad(floor.url, '你好', connections), floorSources, floorCpu));
         if (reference) {
@@ -302,9 +304,9 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
     // No rule matches this text: the backend's reply (after ~1 ms) is the passive reply.
     await check(on.url, '转发', 'forwarding on');
     await check(forwardFloor.url, '转发', 'forwarding floor');
-    const backendCpu: CpuSource = { label: 'the team backend', seconds: () => processCpuSeconds(backend.pid) };
+    const backendCpu = processCpu('the team backend', backend.pid);
     const forwardingCpu: CpuSource[] = [
-      { label: 'the service', seconds: () => processCpuSeconds(on.pid) },
+      processCpu('the service', on.pid),
       { label: 'PostgreSQL', seconds: postgresCpuSeconds },
       backendCpu,
       LOAD_GENERATOR,
@@ -312,11 +314,7 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
     const forwardingFloor = {
       url: forwardFloor.url,
       label: 'forwarding floor (the floor + the POST, no database)',
-      cpu: [
-        { label: 'the forwarding floor', seconds: () => processCpuSeconds(forwardFloor.pid) },
-        backendCpu,
-        LOAD_GENERATOR,
-      ],
+      cpu: [processCpu('the forwarding floor', forwardFloor.pid), backendCpu, LOAD_GENERATOR],
     };
     await measure(on.url, '转发', 'forwarding on (backend ~1 ms)', forwardingFloor, CONNECTIONS, forwardingCpu);
     // At 50 connections each process wakes for fewer requests at a time (smaller batches, fewer events per wake-up),
@@ -337,13 +335,6 @@ async function webhookRatios(base: Record<string, string | undefined>): Promise<
   return lines;
 }
 
-/** A process (or group of processes) whose CPU a load run is charged with. */
-interface CpuSource {
-  label: string;
-  /** CPU seconds used so far. */
-  seconds: () => number;
-}
-
 /** This script's own process: autocannon runs in it, so its CPU is the load generator's. */
 const LOAD_GENERATOR: CpuSource = {
   label: 'the load generator',
@@ -355,9 +346,8 @@ const LOAD_GENERATOR: CpuSource = {
 
 /** Runs `run`, and pushes onto `into` each source's CPU µs per request answered in it. */
 async function withCpu(run: () => Promise<LoadResult>, sources: CpuSource[], into: number[][]): Promise<LoadResult> {
-  const before = sources.map((source) => source.seconds());
-  const result = await run();
-  into.push(sources.map((source, i) => ((source.seconds() - before[i]) * 1e6) / Math.max(1, result.requests)));
+  const { result, us } = await cpuPerRequest(run, sources);
+  into.push(us);
   return result;
 }
 

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import {
+  cpuPerRequest,
   fmt,
   freePort,
   load,
@@ -10,7 +11,7 @@ import {
   median,
   medianOf,
   postJson,
-  processCpuSeconds,
+  processCpu,
   ROOT,
   RunningProcess,
   spawnAndWait,
@@ -146,9 +147,8 @@ export async function run(): Promise<void> {
     const lines: string[] = [];
     /** The service's CPU per request of a run (all its threads, µs), beside the rate: it does not move with the load. */
     const measured = async (service: RunningProcess, measure: (url: string) => Promise<LoadResult>) => {
-      const before = processCpuSeconds(service.pid);
-      const result = await measure(service.url);
-      return { result, cpuUs: ((processCpuSeconds(service.pid) - before) * 1e6) / Math.max(1, result.requests) };
+      const { result, us } = await cpuPerRequest(() => measure(service.url), [processCpu('the service', service.pid)]);
+      return { result, cpuUs: us[0] };
     };
     const compare = async (
       name: string,

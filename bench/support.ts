@@ -46,6 +46,32 @@ export function postgresCpuSeconds(): number {
   return total;
 }
 
+/** A process (or group of processes) a load run's CPU is charged to. */
+export interface CpuSource {
+  label: string;
+  /** CPU seconds used so far. */
+  seconds: () => number;
+}
+
+/** The process `pid` as a CpuSource (all its threads). */
+export const processCpu = (label: string, pid: number): CpuSource => ({
+  label,
+  seconds: () => processCpuSeconds(pid),
+});
+
+/** Runs `run`, and gives each source's CPU µs per request answered in it, in the order of `sources`. */
+export async function cpuPerRequest(
+  run: () => Promise<LoadResult>,
+  sources: CpuSource[],
+): Promise<{ result: LoadResult; us: number[] }> {
+  const before = sources.map((source) => source.seconds());
+  const result = await run();
+  return {
+    result,
+    us: sources.map((source, i) => ((source.seconds() - before[i]) * 1e6) / Math.max(1, result.requests)),
+  };
+}
+
 /** Current and peak resident memory of a process, in MiB (Linux /proc). */
 export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
